@@ -1,0 +1,472 @@
+"""Message models of wire contract version 1.
+
+Every kiosk -> cloud message shares one header (``KioskHeader``): schema version, kind, device
+id, a message id made at the kiosk, the kiosk's boot id and monotonic clock, its wall-clock
+reading and whether that clock was synchronised, and an Ed25519 signature (``sig``) over the
+canonical JSON of everything else (see ``protocol.signing``).
+
+Ledger messages (events: test readings, certificates) also carry ``seq``: a per-kiosk number,
+strictly increasing across reboots, with no gaps. The cloud acknowledges them with a retained
+``CloudAck`` saying "every seq up to N is committed"; only then may the kiosk forget a record.
+Status, telemetry and command results are not ledger records and carry no ``seq``.
+
+The models forbid unknown members: a message that does not match is dead-lettered with the
+reason rather than half-understood.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    StringConstraints,
+)
+
+from .topics import DEVICE_ID_PATTERN
+
+SCHEMA_VERSION = 1
+
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+"""A message id: 32 lower-case hex digits (a UUID without dashes), made at the kiosk."""
+Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
+"""Base64url (unpadded) of a 64-byte Ed25519 signature."""
+Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
+"""A certificate's public, unguessable token (at least 128 random bits, base64url)."""
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Text = Annotated[str, StringConstraints(max_length=500)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+PlaceCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+"""GB/T 2260 administrative division code (6 digits), optionally extended to township (9) or
+village (12) level as in the statistical division codes."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Header shared by all kiosk messages
+
+
+class ClockQuality(_Model):
+    """When a kiosk stamped a message, by which clocks, and whether to trust the wall clock."""
+
+    time: AwareDatetime = Field(
+        description="The kiosk's wall clock (UTC) when the message was made."
+    )
+    time_synced: bool = Field(
+        description="True when the wall clock had been synchronised (NTP or RTC) since boot."
+    )
+    boot_id: MessageId = Field(description="Random id made at each start of the gateway.")
+    mono_ms: NonNegativeInt = Field(description="Monotonic milliseconds since that start.")
+
+
+class KioskHeader(ClockQuality):
+    v: Literal[1] = Field(description="Wire contract version.")
+    device_id: DeviceId
+    msg_id: MessageId
+    sig: Signature
+
+
+class LedgerHeader(KioskHeader):
+    seq: PositiveInt = Field(
+        description="Per-kiosk ledger sequence number: starts at 1, +1 per record, never reused."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# status (birth / last will)
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class StatusMessage(KioskHeader):
+    """Retained on ``status``: the birth message on connect, the last will on a lost link.
+
+    Both are made and signed at connect time, so an ``offline`` will carries the time of the
+    connection it ends, not the time of the loss; the cloud uses its own receive time for that.
+    """
+
+    kind: Literal["status"]
+    state: DeviceState
+    graceful: bool = Field(
+        default=False, description="True for a deliberate disconnect, False for the last will."
+    )
+    software_version: ShortText
+    firmware_version: ShortText | None = None
+    station_id: Code | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# telemetry
+
+
+class KitStock(_Model):
+    kit_id: Code
+    lot: Code
+    expires_on: date
+    strips_left: NonNegativeInt
+
+
+class Telemetry(KioskHeader):
+    """Periodic health, published on ``telemetry`` (QoS 0/1, not a ledger record)."""
+
+    kind: Literal["telemetry"]
+    software_version: ShortText
+    firmware_version: ShortText | None = None
+    uptime_s: NonNegativeFloat
+    outbox_pending: NonNegativeInt = Field(description="Ledger records not yet acknowledged.")
+    outbox_oldest_age_s: NonNegativeFloat | None = Field(
+        default=None, description="Age of the oldest unacknowledged record, seconds."
+    )
+    last_acked_seq: NonNegativeInt = 0
+    last_seq: NonNegativeInt = 0
+    disk_free_bytes: NonNegativeInt
+    disk_total_bytes: NonNegativeInt
+    cpu_temp_c: float | None = None
+    reader_temp_c: float | None = None
+    calibration_state: Literal["ok", "due_soon", "overdue", "failed", "none"] = "none"
+    calibrated_at: AwareDatetime | None = None
+    devices: dict[Code, Literal["ok", "fault", "absent", "simulated"]] = Field(default_factory=dict)
+    kits: list[KitStock] = Field(default_factory=list, max_length=200)
+
+
+# --------------------------------------------------------------------------------------------
+# event/test: one strip reading
+
+
+class Call(StrEnum):
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+    SUSPECT = "suspect"
+    INVALID = "invalid"
+
+
+class LineFigures(_Model):
+    """One line (C or T) as the scorer measured it, on the absorbance profile."""
+
+    position_px: float | None = None
+    height: float | None = Field(default=None, description="Peak height above the baseline.")
+    area: float | None = Field(default=None, description="Peak area above the baseline.")
+
+
+class Calibration(_Model):
+    state: Literal["ok", "due_soon", "overdue", "failed", "none"]
+    calibrated_at: AwareDatetime | None = None
+
+
+class StripReading(_Model):
+    """What was read from one strip window, with everything a reviewer needs to re-judge it."""
+
+    reading_id: MessageId
+    session_id: MessageId | None = None
+    producer_id: Code | None = None
+    product_code: Code
+    analyte_code: Code
+    kit_id: Code
+    kit_lot: Code
+    kit_expires_on: date
+    window: NonNegativeInt = 0
+    attempt: PositiveInt = 1
+    call: Call
+    rule: Code = Field(description="Decision mode of the kit, e.g. tc_ratio, t_disappearance.")
+    cutoff_low: float | None = None
+    cutoff_high: float | None = None
+    t_c_ratio: float | None = None
+    t_c_spread: float | None = Field(default=None, description="Spread of T/C over the burst.")
+    c_line: LineFigures
+    t_line: LineFigures
+    reasons: list[Text] = Field(default_factory=list, max_length=20)
+    frame_count: PositiveInt
+    frames_sha256: list[Sha256Hex] = Field(min_length=1, max_length=32)
+    processing_ms: NonNegativeFloat
+    reader_id: Code
+    calibration: Calibration
+    temperature_c: float | None = None
+    operator: ShortText = "self"
+    scored_at: AwareDatetime
+
+
+class TestReadingEvent(LedgerHeader):
+    """Published on ``event/test``, once per strip reading (QoS 1, a ledger record)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    kind: Literal["test_reading"]
+    reading: StripReading
+
+
+# --------------------------------------------------------------------------------------------
+# event/certificate: issued or voided
+
+
+class CertificateStyle(StrEnum):
+    PRODUCER = "style1"
+    """样式一: a producer's own certificate."""
+    PURCHASER = "style2"
+    """样式二: a purchaser's re-issue after mixing or splitting lots."""
+
+
+class Basis(StrEnum):
+    QUALITY_CONTROL = "质量安全控制符合要求"
+    SELF_TESTED = "自行检测合格"
+    COMMISSIONED_TEST = "委托检测合格"
+
+
+class TestSummary(_Model):
+    __test__ = False
+
+    reading_id: MessageId
+    analyte_code: Code
+    analyte_name: ShortText
+    kit_id: Code
+    kit_lot: Code
+    call: Call
+    t_c_ratio: float | None = None
+
+
+class Certificate(_Model):
+    """A commitment compliance certificate (承诺达标合格证), as issued at the kiosk."""
+
+    token: Token
+    serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
+    style: CertificateStyle
+    template_version: ShortText = Field(description="Certificate template, e.g. 'MARA-2025-4'.")
+    product_code: Code
+    product_name: ShortText
+    quantity: Annotated[float, Field(gt=0, le=1e9)]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    origin_code: PlaceCode
+    origin_detail: Text = ""
+    producer_id: Code
+    promisor_name: ShortText
+    promisor_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+    promise: Text
+    basis: list[Basis] = Field(min_length=1, max_length=3)
+    tests: list[TestSummary] = Field(default_factory=list, max_length=32)
+    issued_at: AwareDatetime
+    time_synced: bool
+    station_id: Code
+    place_code: PlaceCode | None = None
+    verify_url: Annotated[str, StringConstraints(max_length=300)]
+    sources: list[Token] = Field(default_factory=list, max_length=100)
+
+
+class CertificateIssued(_Model):
+    action: Literal["issued"]
+    certificate: Certificate
+
+
+class CertificateVoided(_Model):
+    action: Literal["voided"]
+    token: Token
+    serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    voided_at: AwareDatetime
+
+
+class CertificateEvent(LedgerHeader):
+    """Published on ``event/certificate`` when a certificate is issued or voided."""
+
+    kind: Literal["certificate"]
+    body: Annotated[CertificateIssued | CertificateVoided, Field(discriminator="action")]
+
+
+# --------------------------------------------------------------------------------------------
+# event/producer: a producer registered or updated at a kiosk
+
+
+PinHash = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128}$"
+    ),
+]
+"""``scrypt$N$r$p$salt$hash`` (base64url): a producer's PIN, never sent or stored in clear."""
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+
+
+class Producer(_Model):
+    """A producer (farmer, cooperative, enterprise) as the kiosks and the cloud know them."""
+
+    producer_id: Code = Field(description="Made where the producer first registered.")
+    kind: Literal["farmer", "cooperative", "enterprise"] = "farmer"
+    name: ShortText
+    phone: Phone
+    origin_code: PlaceCode
+    origin_detail: Text = ""
+    card_code: Code | None = Field(
+        default=None, description="What the producer's card QR says (scanned to identify)."
+    )
+    pin_hash: PinHash | None = None
+    registered_at: AwareDatetime
+    registered_by: DeviceId
+
+
+class ProducerEvent(LedgerHeader):
+    """Published on ``event/producer`` when a kiosk registers or updates a producer."""
+
+    kind: Literal["producer"]
+    action: Literal["registered", "updated"]
+    producer: Producer
+
+
+# --------------------------------------------------------------------------------------------
+# event/lot: what became of a lot a producer brought to test
+
+
+class LotOutcome(StrEnum):
+    CERTIFIED = "certified"
+    """Every reading negative; the certificate named here was issued."""
+    BLOCKED_POSITIVE = "blocked_positive"
+    """A reading was positive: no certificate, the lot must not be sold, the supervisor is told."""
+    BLOCKED_UNRESOLVED = "blocked_unresolved"
+    """Suspect or invalid after the allowed re-tests: treated as not negative, no certificate."""
+    ABANDONED = "abandoned"
+    """The session ended (timeout, power loss, the producer left) before a result."""
+
+
+class LotEvent(LedgerHeader):
+    """Published on ``event/lot`` when a kiosk session ends with a tested lot.
+
+    ``blocked_positive`` is the supervisor's alarm: the readings are in ``event/test``.
+    """
+
+    kind: Literal["lot"]
+    session_id: MessageId
+    outcome: LotOutcome
+    producer_id: Code | None = None
+    product_code: Code
+    quantity: Annotated[float, Field(gt=0, le=1e9)] | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    reading_ids: list[MessageId] = Field(default_factory=list, max_length=64)
+    certificate_token: Token | None = None
+    note: Text = ""
+
+
+# --------------------------------------------------------------------------------------------
+# event/alarm: something a person must look at, raised and cleared by the kiosk
+
+
+class AlarmSeverity(StrEnum):
+    WARNING = "warning"
+    FAULT = "fault"
+
+
+class AlarmEvent(LedgerHeader):
+    """Published on ``event/alarm`` when a condition starts (``raised``) and ends (``cleared``).
+
+    Reported once going bad and once coming back, never on every poll. Codes are stable
+    (``disk_low``, ``disk_full``, ``device_fault``, ``clock_unsynced``, ...); ``message`` says
+    what happened and what to do, for the operator.
+    """
+
+    kind: Literal["alarm"]
+    code: Code
+    state: Literal["raised", "cleared"]
+    severity: AlarmSeverity
+    subject: Code | None = Field(default=None, description="Which device or resource.")
+    message: Text
+
+
+# --------------------------------------------------------------------------------------------
+# event/batch: an envelope of several ledger records (protocol.batch)
+
+
+MAX_BATCH_RECORDS = 100
+
+
+class BatchEnvelope(_Model):
+    """Several complete, signed ledger messages in one publish (slow links). Not a record and
+    not signed itself; each record inside is checked as if it had come alone."""
+
+    v: Literal[1]
+    kind: Literal["batch"]
+    device_id: DeviceId
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_RECORDS)
+
+
+# --------------------------------------------------------------------------------------------
+# cloud -> kiosk
+
+
+class CloudAck(_Model):
+    """Retained on ``ack``: every ledger record of this kiosk with ``seq <= acked_seq`` is in
+    the cloud's database. Published only after the database commit.
+    """
+
+    v: Literal[1]
+    kind: Literal["ack"]
+    device_id: DeviceId
+    acked_seq: NonNegativeInt
+    time: AwareDatetime
+
+
+class RosterEntry(_Model):
+    producer_id: Code
+    kind: Literal["farmer", "cooperative", "enterprise"] = "farmer"
+    name: ShortText
+    phone: Phone
+    origin_code: PlaceCode
+    origin_detail: Text = ""
+    card_code: Code | None = None
+    pin_hash: PinHash | None = None
+    active: bool = True
+
+
+class Roster(_Model):
+    """Retained on ``roster``: the producers this kiosk may identify offline (its station's).
+
+    ``version`` only grows; a kiosk replaces its copy when a higher version arrives.
+    """
+
+    v: Literal[1]
+    kind: Literal["roster"]
+    device_id: DeviceId
+    version: NonNegativeInt
+    generated_at: AwareDatetime
+    producers: list[RosterEntry] = Field(default_factory=list, max_length=2000)
+
+
+class Command(_Model):
+    """A command to one kiosk on ``cmd/{name}``."""
+
+    v: Literal[1]
+    kind: Literal["command"]
+    cmd_id: MessageId
+    name: Code
+    args: dict[str, Any] = Field(default_factory=dict)
+    time: AwareDatetime
+    expires_at: AwareDatetime | None = None
+
+
+class CommandResult(KioskHeader):
+    """The kiosk's answer to a command, on ``cmd-result/{name}``."""
+
+    kind: Literal["command_result"]
+    cmd_id: MessageId
+    name: Code
+    ok: bool
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: Text | None = None
+
+
+KioskMessage = (
+    StatusMessage | Telemetry | TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent
+    | AlarmEvent | CommandResult
+)
+LedgerMessage = TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent | AlarmEvent
