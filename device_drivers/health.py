@@ -1,0 +1,39 @@
+"""Health reports: one small value per device for the technician tools and telemetry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class HealthState(StrEnum):
+    """How a device is doing, as the technician table shows it."""
+
+    OK = "ok"
+    FAULT = "fault"
+    ABSENT = "absent"
+    SIMULATED = "simulated"
+
+
+@dataclass(frozen=True)
+class Health:
+    """One device's health.
+
+    Attributes:
+        device: which device ("camera", "reader", "printer", "scanner").
+        backend: the configured backend ("opencv", "serial", "simulated", ...).
+        state: ok, fault, absent or simulated.
+        detail: what was observed (for logs and the technician).
+        fix: what to do about it in plain words; empty when nothing needs doing.
+    """
+
+    device: str
+    backend: str
+    state: HealthState
+    detail: str = ""
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the device can be used (a simulated device counts as usable)."""
+        return self.state in (HealthState.OK, HealthState.SIMULATED)
