@@ -1,0 +1,137 @@
+"""From an intensity profile along a strip to the C and T lines' optical densities.
+
+The profile is the mean linear green intensity across the middle of the window, along the
+flow. Illumination and membrane background are removed by a robust quadratic baseline (in
+log intensity, so any gain drops out). C is looked for first, near where the kit puts it, and
+is required; its shape is fitted through the camera's blur (see ``_linefit``), and T is then
+fitted with that shape at its expected offset from C. T/C is the ratio of the two lines'
+fitted core densities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._linefit import Fit, LineModel
+
+LOG10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class LineMeasure:
+    """One line as measured on the profile."""
+
+    position_px: float  # from the window's sample-side edge, frame pixels
+    od: float  # optical density of the line core, base 10
+    height: float  # peak absorbance of the measured profile above baseline
+    area: float  # absorbance x px summed over the line
+    snr: float  # density over its standard error
+
+
+@dataclass(frozen=True)
+class ProfileReading:
+    """Everything read from one window's profile (``c`` is None without a C line)."""
+
+    c: LineMeasure | None
+    t: LineMeasure | None
+    noise: float  # robust standard deviation of absorbance off the lines
+    width_px: float
+    edge_px: float  # fitted softness of the line edges (Gaussian sigma, in density)
+    absorbance: np.ndarray
+    x_mm: np.ndarray
+
+
+def _smooth(a: np.ndarray, sigma_px: float) -> np.ndarray:
+    r = max(1, int(3 * sigma_px))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_px) ** 2)
+    k /= k.sum()
+    padded = np.pad(a, r, mode="edge")
+    return np.convolve(padded, k, mode="valid")
+
+
+def _baseline(x: np.ndarray, logi: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Robust quadratic fit of log intensity over the line-free samples."""
+    xn = (x - x.mean()) / max(float(np.ptp(x)), 1e-9)
+    keep = free.copy()
+    fit = np.zeros_like(logi)
+    for _ in range(4):
+        if keep.sum() < 6:
+            break
+        coef = np.polyfit(xn[keep], logi[keep], 2)
+        fit = np.polyval(coef, xn)
+        r = logi - fit
+        sd = 1.4826 * float(np.median(np.abs(r[keep] - np.median(r[keep])))) + 1e-6
+        # Dark outliers are unmasked line tails or specks: drop them, keep bright ones.
+        keep = free & (r > -3 * sd)
+    return fit
+
+
+def _measure(x: np.ndarray, absorbance: np.ndarray, fit: Fit) -> LineMeasure:
+    span = np.abs(x - fit.centre) <= fit.width / 2 + 2 * fit.sigma_e + 2
+    area = float(absorbance[span].sum()) if span.any() else 0.0
+    height = float(np.interp(fit.centre, x, absorbance))
+    return LineMeasure(position_px=fit.centre, od=fit.od, height=height, area=area,
+                       snr=fit.od / max(fit.od_sd, 1e-9))
+
+
+def read_profile(intensity: np.ndarray, x_mm: np.ndarray, *, px_per_mm: float, t_mm: float,
+                 c_mm: float, line_width_mm: float, min_c_absorbance: float,
+                 blur_px: float) -> ProfileReading:
+    """Find C (required) and then T on a window's intensity profile.
+
+    Args:
+        intensity: mean linear intensity per column along the flow.
+        x_mm: each column's distance from the window's sample-side edge, mm.
+        px_per_mm: scale of the frame.
+        t_mm, c_mm, line_width_mm: where the kit puts the lines and how wide they are.
+        min_c_absorbance: weakest acceptable C line (peak absorbance).
+        blur_px: the camera's blur (Gaussian sigma, px) measured on the cassette edges.
+    """
+    x = x_mm * px_per_mm
+    logi = np.log10(np.maximum(intensity, 1e-4))
+    margin = line_width_mm / 2 + 0.9
+    free = (np.abs(x_mm - t_mm) > margin) & (np.abs(x_mm - c_mm) > margin)
+    base = _baseline(x_mm, logi, free)
+    absorbance = base - logi
+    y = np.power(10.0, -absorbance)
+    resid = absorbance[free]
+    noise = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) if resid.size else 1.0
+    smooth = _smooth(absorbance, 1.0)
+    width_px = line_width_mm * px_per_mm
+    empty = ProfileReading(None, None, noise, width_px, blur_px, absorbance, x_mm)
+
+    search = np.abs(x_mm - c_mm) <= 1.5
+    if not search.any():
+        return empty
+    k = int(np.argmax(np.where(search, smooth, -np.inf)))
+    peak = float(smooth[k])
+    if peak < min_c_absorbance or peak < 8 * noise:
+        return empty
+
+    model = LineModel(x, y, blur_px if math.isfinite(blur_px) else 1.0, noise * LOG10)
+    # A flat-topped line's maximum can sit anywhere on its top: start from the centroid of
+    # the part of the dip above a third of its depth.
+    dip = 1.0 - y
+    near = (np.abs(x - x[k]) <= width_px + 3) & (dip >= dip[k] / 3)
+    guess = float((x[near] * dip[near]).sum() / dip[near].sum()) if near.any() else float(x[k])
+    c_fit = model.fit_free(guess, width_px, peak)
+    t_expected = c_fit.centre - (c_mm - t_mm) * px_per_mm
+    shifts = np.arange(-0.6 * px_per_mm, 0.6 * px_per_mm + 1e-9, 0.5)
+    candidates = model.fit_density(t_expected + shifts, c_fit)
+    zero = int(np.argmin(np.abs(shifts)))
+    # The best-fitting position (not the darkest: picking the largest of many chances would
+    # add the membrane's texture to T).
+    best = min(range(len(candidates)), key=lambda i: candidates[i].sse)
+    if candidates[best].od / max(candidates[best].od_sd, 1e-9) >= 5:
+        # Clearly there: refine its position around the best candidate.
+        fine = candidates[best].centre + np.arange(-0.5, 0.51, 0.1)
+        t_fit = min(model.fit_density(fine, c_fit), key=lambda f: f.sse)
+    else:
+        # Too faint to locate: measure it where the kit says it is, so noise is not
+        # mistaken for a line by picking the largest of many chances.
+        t_fit = candidates[zero]
+    return ProfileReading(_measure(x, absorbance, c_fit), _measure(x, absorbance, t_fit),
+                          noise, c_fit.width, c_fit.sigma_e, absorbance, x_mm)
