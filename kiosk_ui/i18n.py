@@ -1,0 +1,70 @@
+"""The screen's words: one TOML catalogue per language (zh-CN first, en), flat dotted keys.
+
+Every sentence the kiosk shows or speaks is here, with ``{placeholders}``; the session and the
+station only produce codes. A missing key shows the key itself (and is logged) rather than
+breaking the screen, and a test checks that both catalogues hold the same keys with the same
+placeholders.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FOLDER = Path(__file__).with_name("i18n")
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalogue(language: str) -> dict[str, str]:
+    """The flat catalogue of ``language`` (cached)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no catalogue for {language!r}")
+    with (FOLDER / f"{language}.toml").open("rb") as handle:
+        return _flatten(tomllib.load(handle))
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` a catalogue text expects."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+class Translator:
+    """``t(key, **params)`` in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self.words = catalogue(self.language)
+
+    def has(self, key: str) -> bool:
+        return key in self.words
+
+    def __call__(self, key: str, **params: object) -> str:
+        text = self.words.get(key)
+        if text is None:
+            log.error("no %s text for %r", self.language, key)
+            return key
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            log.error("the %s text for %r lacks a parameter (%s)", self.language, key, params)
+            return text
