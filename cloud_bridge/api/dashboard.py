@@ -1,0 +1,177 @@
+"""The operators' dashboard: server-rendered pages behind a login with an API key.
+
+The key is checked against its hash and kept in an HttpOnly, SameSite=Strict cookie; forms
+that change something also carry a token derived from the key (double submit), so another site
+cannot post them. Operator and supervisor keys open the pages; a market key gets a 403 page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from cloud_bridge.registry import alerts as alert_rules
+from cloud_bridge.registry import certificates, queries
+from cloud_bridge.registry.certificates import RevokeRequest
+from cloud_bridge.registry.credit import LEVEL_NAMES
+from cloud_bridge.registry.errors import RegistryError
+from cloud_bridge.registry.fleet import fleet
+from cloud_bridge.registry.keys import Principal, authenticate
+from cloud_bridge.registry.stats import stats as compute_stats
+from cloud_bridge.store.registry_models import Role
+from cloud_bridge.store.types import utcnow
+
+from . import charts
+from .deps import COOKIE, presented_key, principal, readers, settings_of, writers
+from .errors import ApiError
+from .pages import render
+from .public import check_token, issue_time
+from .views import certificate_view
+
+router = APIRouter(include_in_schema=False)
+
+
+def _staff(request: Request) -> Principal:
+    who = principal(request)
+    if who is None:
+        raise ApiError(401, "unauthorized", "log in with an operator or supervisor key")
+    if not who.has(Role.OPERATOR, Role.SUPERVISOR):
+        raise ApiError(403, "forbidden", "the dashboard is for operator and supervisor keys")
+    return who
+
+
+def csrf_token(request: Request) -> str:
+    key = presented_key(request) or ""
+    return hashlib.sha256(b"csrf:" + key.encode()).hexdigest()[:32]
+
+
+def _page(request: Request, name: str, who: Principal, **context: Any) -> HTMLResponse:
+    return render(request, name, {"who": who, "csrf": csrf_token(request), "now": utcnow(),
+                                  **context})
+
+
+@router.get("/dashboard/login", response_class=HTMLResponse)
+def login_form(request: Request, failed: int = 0) -> HTMLResponse:
+    return render(request, "login.html", {"failed": bool(failed)})
+
+
+@router.post("/dashboard/login")
+def login(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
+    with readers(request)() as session:
+        who = authenticate(session, key.strip())
+    if who is None:
+        return RedirectResponse("/dashboard/login?failed=1", status_code=303)
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict",
+                        secure=settings_of(request).api.secure_cookies, max_age=12 * 3600)
+    return response
+
+
+@router.post("/dashboard/logout")
+def logout() -> Response:
+    response = RedirectResponse("/dashboard/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def fleet_page(request: Request) -> HTMLResponse:
+    who = _staff(request)
+    now = utcnow()
+    with readers(request)() as session:
+        kiosks = fleet(session, now=now)
+        found = alert_rules.alerts(session, settings_of(request).dashboard, now=now,
+                                   kiosks=kiosks)
+    return _page(request, "fleet.html", who, kiosks=kiosks, alerts=found,
+                 thresholds=settings_of(request).dashboard)
+
+
+@router.get("/dashboard/stats", response_class=HTMLResponse)
+def stats_page(request: Request, days: int = 30) -> HTMLResponse:
+    who = _staff(request)
+    days = min(max(days, 7), 366)
+    with readers(request)() as session:
+        s = compute_stats(session, days=days)
+    svg = {
+        "tests": charts.day_bars(s.days, s.tests_by_day, s.positives_by_day, title="tests"),
+        "certs": charts.day_bars(s.days, s.certificates_by_day, {}, colour=charts.BLUE,
+                                 title="certificates"),
+        "product": charts.hbars(s.positives_by_product, title="product"),
+        "analyte": charts.hbars(s.positives_by_analyte, title="analyte"),
+        "place": charts.hbars(s.positives_by_place, title="place"),
+        "tested": charts.hbars(s.tests_by_product, colour=charts.GREEN, title="tested"),
+    }
+    return _page(request, "stats.html", who, s=s, days=days,
+                 # Our own SVG, every label escaped in charts.py.
+                 svg={k: Markup(v) for k, v in svg.items()})
+
+
+@router.get("/dashboard/producers", response_class=HTMLResponse)
+def producers_page(request: Request, q: str = "") -> HTMLResponse:
+    who = _staff(request)
+    with readers(request)() as session:
+        found = queries.list_producers(session, q[:100])
+    return _page(request, "producers.html", who, producers=found, q=q[:100])
+
+
+@router.get("/dashboard/producers/{producer_id}", response_class=HTMLResponse)
+def producer_page(request: Request, producer_id: str) -> HTMLResponse:
+    who = _staff(request)
+    with readers(request)() as session:
+        record = queries.producer_record(session, producer_id[:64])
+    if record is None:
+        raise ApiError(404, "not_found", "no such producer")
+    return _page(request, "producer.html", who, r=record, level_names=LEVEL_NAMES)
+
+
+@router.get("/dashboard/certificates", response_class=HTMLResponse)
+def certificates_page(request: Request, q: str = "") -> HTMLResponse:
+    who = _staff(request)
+    with readers(request)() as session:
+        found = queries.search_certificates(session, q.strip()[:64])
+    return _page(request, "certificates.html", who, certs=found, q=q[:64])
+
+
+@router.get("/dashboard/certificates/{token}", response_class=HTMLResponse)
+def certificate_detail(request: Request, token: str) -> HTMLResponse:
+    who = _staff(request)
+    check_token(token)
+    with readers(request)() as session:
+        try:
+            details = certificates.get(session, token, with_uses=True)
+        except RegistryError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        view = certificate_view(details, issue_time(session, details))
+        history = queries.certificate_history(session, token)
+    return _page(request, "certificate_admin.html", who, c=view, details=details,
+                 history=history)
+
+
+@router.post("/dashboard/certificates/{token}/revoke")
+def revoke_form(request: Request, token: str, reason: Annotated[str, Form(max_length=300)],
+                csrf: Annotated[str, Form(max_length=64)]) -> Response:
+    who = _staff(request)
+    check_token(token)
+    if not hmac.compare_digest(csrf, csrf_token(request)):
+        raise ApiError(403, "bad_form", "the form is stale; open the page again")
+    try:
+        with writers(request).begin() as session:
+            certificates.revoke(session, token, RevokeRequest(reason=reason), who)
+    except RegistryError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc).splitlines()[0]) from None
+    return RedirectResponse(f"/dashboard/certificates/{token}", status_code=303)
+
+
+@router.get("/dashboard/dead-letters", response_class=HTMLResponse)
+def dead_letters_page(request: Request) -> HTMLResponse:
+    who = _staff(request)
+    with readers(request)() as session:
+        found = queries.dead_letters(session, 200)
+    return _page(request, "dead_letters.html", who, letters=found)

@@ -1,0 +1,325 @@
+"""Cloud commands: ``nongan bridge migrate | run | serve | device add | device list | device
+retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``).
+
+Each verb loads the settings once (``--config FILE`` or ``$NONGAN_BRIDGE_CONFIG``, then
+``NONGAN_BRIDGE_*`` variables; ``--database-url`` beats both), and reports a problem a person
+can fix as one line on stderr with a non-zero status: 2 for bad settings, 1 for the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cloud_bridge.settings import (
+    BridgeSettings,
+    ConfigError,
+    DatabaseSection,
+    load_settings,
+)
+from protocol.config import describe_error
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bridge = subparsers.add_parser("bridge", help="run the cloud bridge (ingest, API, devices)")
+    bridge.set_defaults(func=lambda args: _help(bridge))
+    verbs = bridge.add_subparsers(dest="bridge_command", metavar="VERB")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None,
+                        help="settings file (TOML); default $NONGAN_BRIDGE_CONFIG, else none")
+    common.add_argument("--database-url", default=None, help="overrides database.url")
+
+    migrate = verbs.add_parser("migrate", parents=[common],
+                               help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    run = verbs.add_parser("run", parents=[common], help="run ingest workers until stopped")
+    run.add_argument("--workers", type=int, default=1,
+                     help="workers in this process, client ids {client_id}-1..N (default 1)")
+    run.add_argument("--client-id", default=None, help="overrides ingest.client_id")
+    run.set_defaults(func=cmd_run)
+
+    serve = verbs.add_parser("serve", parents=[common], help="serve the HTTP API (uvicorn)")
+    serve.add_argument("--host", default=None, help="overrides api.host")
+    serve.add_argument("--port", type=int, default=None, help="overrides api.port")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes (default 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    device = verbs.add_parser("device", help="enrol, list and retire kiosks")
+    device.set_defaults(func=lambda args: _help(device))
+    device_verbs = device.add_subparsers(dest="device_command", metavar="VERB")
+    add = device_verbs.add_parser("add", parents=[common], help="enrol a kiosk")
+    add.add_argument("--id", required=True, help="the kiosk's device id")
+    add.add_argument("--public-key", required=True,
+                     help="its Ed25519 public key, base64url (43 characters)")
+    add.add_argument("--station", required=True, help="service station code, e.g. JL01")
+    add.add_argument("--place", required=True, help="GB/T 2260 place code, e.g. 220122")
+    add.set_defaults(func=cmd_device_add)
+    listing = device_verbs.add_parser("list", parents=[common], help="list enrolled kiosks")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=cmd_device_list)
+    retire = device_verbs.add_parser("retire", parents=[common],
+                                     help="retire a kiosk: its messages are refused from now on")
+    retire.add_argument("--id", required=True, help="the kiosk's device id")
+    retire.set_defaults(func=cmd_device_retire)
+
+    from cloud_bridge import cli_admin
+
+    cli_admin.register(verbs, common)
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def settings_from(args: argparse.Namespace) -> BridgeSettings:
+    path = args.config
+    if path is None and os.environ.get("NONGAN_BRIDGE_CONFIG"):
+        path = Path(os.environ["NONGAN_BRIDGE_CONFIG"])
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        raise CommandError(str(exc), status=2) from None
+    if args.database_url:  # the command line beats the environment and the file
+        try:
+            database = DatabaseSection(**{**settings.database.model_dump(),
+                                          "url": args.database_url})
+        except ValidationError as exc:
+            raise CommandError(f"--database-url: {describe_error(exc)}", status=2) from None
+        settings = settings.model_copy(update={"database": database})
+    return settings
+
+
+def _guarded(func: Any) -> Any:
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args) or 0)
+        except CommandError as exc:
+            print(f"nongan bridge: {exc}", file=sys.stderr)
+            return exc.status
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _writer_engine(settings: BridgeSettings) -> Any:
+    from cloud_bridge.store import make_engine
+
+    db = settings.database
+    return make_engine(db.url, busy_timeout_ms=db.busy_timeout_ms, pool_size=db.pool_size)
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+@_guarded
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cloud_bridge.store import migrate
+
+    settings = settings_from(args)
+    engine = _writer_engine(settings)
+    try:
+        revision = migrate(engine)
+    except SQLAlchemyError as exc:
+        raise CommandError(f"cannot migrate {_safe_url(settings)}: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+    print(f"database {_safe_url(settings)} is at revision {revision}")
+    return 0
+
+
+@_guarded
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.client_id:
+        settings = settings.model_copy(update={
+            "ingest": settings.ingest.model_copy(update={"client_id": args.client_id})})
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1", status=2)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        return run_workers(settings, args.workers, stop)
+    except KeyboardInterrupt:
+        return 0
+
+
+def run_workers(settings: BridgeSettings, count: int, stop: threading.Event) -> int:
+    """Run ``count`` ingest workers until ``stop`` is set or one crashes.
+
+    Returns:
+        0 after a requested stop, 1 if a worker crashed (the others are stopped too, so a
+        supervisor such as systemd restarts the whole process).
+    """
+    from cloud_bridge.ingest import IngestWorker
+    from cloud_bridge.store import SchemaError, require_current_schema
+
+    engine = _writer_engine(settings)
+    try:
+        try:
+            require_current_schema(engine)
+        except SchemaError as exc:
+            raise CommandError(str(exc)) from None
+        base = settings.ingest.client_id
+        ids = [base] if count == 1 else [f"{base}-{i}" for i in range(1, count + 1)]
+        workers = [IngestWorker(settings, engine, client_id=cid) for cid in ids]
+        started = []
+        try:
+            for worker in workers:
+                started.append(worker.start(ready_timeout=None))
+            print(f"ingest: {count} worker(s) on {settings.broker.url} -> {_safe_url(settings)}",
+                  file=sys.stderr)
+            while not stop.wait(0.5):
+                if any(w.crashed for w in started):
+                    break
+        finally:
+            for worker in started:
+                worker.stop()
+        crashed = [w for w in started if w.crashed]
+        for worker in crashed:
+            try:
+                worker.check()
+            except Exception as exc:
+                print(f"nongan bridge: {exc}", file=sys.stderr)
+        return 1 if crashed else 0
+    finally:
+        engine.dispose()
+
+
+@_guarded
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cloud_bridge.api import create_app
+
+    settings = settings_from(args)
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    if args.workers > 1:
+        # Each worker builds its own app from the environment: pass the resolved settings on.
+        if args.config:
+            os.environ["NONGAN_BRIDGE_CONFIG"] = str(args.config)
+        os.environ["NONGAN_BRIDGE_DATABASE__URL"] = settings.database.url
+        uvicorn.run("cloud_bridge.api.asgi:from_environment", factory=True, host=host,
+                    port=port, workers=args.workers, log_level="warning", access_log=False)
+        return 0
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+@_guarded
+def cmd_device_add(args: argparse.Namespace) -> int:
+    from cloud_bridge.store import EnrolmentError, enroll_device
+
+    settings = settings_from(args)
+    try:
+        with _session(settings) as session, session.begin():
+            info = enroll_device(session, device_id=args.id, public_key=args.public_key,
+                                 station_id=args.station, place_code=args.place)
+    except EnrolmentError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"enrolled {info.id} (station {info.station_id}, place {info.place_code})")
+    print(f"broker username: {info.id}\nbroker password: {info.broker_password}\n"
+          "(shown once: put it in the kiosk's gateway.toml, then run "
+          "`nongan bridge broker-files` and reload the broker)")
+    return 0
+
+
+@_guarded
+def cmd_device_list(args: argparse.Namespace) -> int:
+    from cloud_bridge.store import list_devices
+
+    settings = settings_from(args)
+    with _session(settings) as session:
+        devices = list_devices(session)
+    for d in devices:
+        if args.json:
+            print(json.dumps({"id": d.id, "state": d.state, "station_id": d.station_id,
+                              "place_code": d.place_code, "public_key": d.public_key,
+                              "acked_seq": d.acked_seq,
+                              "enrolled_at": d.enrolled_at.isoformat(),
+                              "retired_at": d.retired_at.isoformat() if d.retired_at else None},
+                             ensure_ascii=False))
+        else:
+            print(f"{d.id:<24} {d.state:<9} {d.station_id:<8} {d.place_code:<12} "
+                  f"acked {d.acked_seq}")
+    if not devices and not args.json:
+        print("no devices enrolled", file=sys.stderr)
+    return 0
+
+
+@_guarded
+def cmd_device_retire(args: argparse.Namespace) -> int:
+    from cloud_bridge.store import EnrolmentError, retire_device
+
+    settings = settings_from(args)
+    try:
+        with _session(settings) as session, session.begin():
+            info = retire_device(session, args.id)
+    except EnrolmentError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"retired {info.id}; its messages are refused from now on")
+    return 0
+
+
+class _session:
+    """A session on a fresh engine, both closed on exit; schema errors become one line."""
+
+    def __init__(self, settings: BridgeSettings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> Any:
+        from sqlalchemy.orm import Session
+
+        from cloud_bridge.store import SchemaError, require_current_schema
+
+        self.engine = _writer_engine(self.settings)
+        try:
+            require_current_schema(self.engine)
+        except SchemaError as exc:
+            self.engine.dispose()
+            raise CommandError(str(exc)) from None
+        self.session = Session(self.engine, expire_on_commit=False)
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
+def _safe_url(settings: BridgeSettings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database.url).render_as_string(hide_password=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

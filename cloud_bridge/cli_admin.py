@@ -1,0 +1,150 @@
+"""Administrative verbs of ``nongan bridge``: API keys, retention pruning, broker files.
+
+```
+nongan bridge key add --name NAME --role operator|supervisor|market [--market NAME]
+nongan bridge key list
+nongan bridge key revoke --name NAME
+nongan bridge prune [--dry-run] [--days N]
+nongan bridge broker-files --out DIR [--cloud-user nongan-bridge]
+```
+
+The key is printed once; only its hash is stored. ``broker-files`` writes ``passwd`` (kiosks'
+hashed broker passwords, from enrolment) and ``acl`` for Mosquitto; send the broker SIGHUP to
+reload them. The cloud's own accounts are added to the ACL with full rights; their passwords
+are set with ``mosquitto_passwd`` by the operator (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cloud_bridge.cli import CommandError, _guarded, _session, settings_from
+
+
+def register(verbs: Any, common: argparse.ArgumentParser) -> None:
+    key = verbs.add_parser("key", help="API keys for operators, supervisors and markets")
+    key.set_defaults(func=lambda args: (key.print_help(), 2)[1])
+    key_verbs = key.add_subparsers(dest="key_command", metavar="VERB")
+    add = key_verbs.add_parser("add", parents=[common], help="make a key (printed once)")
+    add.add_argument("--name", required=True, help="who holds it, e.g. zhang.wei or market-07")
+    add.add_argument("--role", required=True, choices=["operator", "supervisor", "market"])
+    add.add_argument("--market", default=None, help="market keys: the market's name")
+    add.set_defaults(func=cmd_key_add)
+    listing = key_verbs.add_parser("list", parents=[common], help="list keys (never the keys)")
+    listing.set_defaults(func=cmd_key_list)
+    revoke = key_verbs.add_parser("revoke", parents=[common], help="revoke a key by name")
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=cmd_key_revoke)
+
+    prune = verbs.add_parser("prune", parents=[common],
+                             help="delete records past retention (default 2 years)")
+    prune.add_argument("--days", type=int, default=None, help="overrides retention.days")
+    prune.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
+    prune.set_defaults(func=cmd_prune)
+
+    files = verbs.add_parser("broker-files", parents=[common],
+                             help="write Mosquitto's password file and ACL for the kiosks")
+    files.add_argument("--out", type=Path, required=True, help="folder to write passwd, acl")
+    files.add_argument("--cloud-user", action="append", default=None,
+                       help="the cloud's broker accounts (default: nongan-bridge)")
+    files.set_defaults(func=cmd_broker_files)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@_guarded
+def cmd_key_add(args: argparse.Namespace) -> int:
+    from cloud_bridge.registry.errors import RegistryError
+    from cloud_bridge.registry.keys import create_key
+
+    settings = settings_from(args)
+    try:
+        with _session(settings) as session, session.begin():
+            row, key = create_key(session, name=args.name, role=args.role, market=args.market,
+                                  actor=_actor())
+    except RegistryError as exc:
+        raise CommandError(exc.message) from None
+    print(f"{row.role} key {row.name!r} (shown once, keep it safe):\n{key}")
+    return 0
+
+
+@_guarded
+def cmd_key_list(args: argparse.Namespace) -> int:
+    from cloud_bridge.registry.keys import list_keys
+
+    with _session(settings_from(args)) as session:
+        for row in list_keys(session):
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            print(f"{row.name:<24} {row.role:<10} {row.market or '':<16} {state}")
+    return 0
+
+
+@_guarded
+def cmd_key_revoke(args: argparse.Namespace) -> int:
+    from cloud_bridge.registry.errors import RegistryError
+    from cloud_bridge.registry.keys import revoke_key
+
+    try:
+        with _session(settings_from(args)) as session, session.begin():
+            revoke_key(session, args.name, actor=_actor())
+    except RegistryError as exc:
+        raise CommandError(exc.message) from None
+    print(f"revoked key {args.name!r}")
+    return 0
+
+
+@_guarded
+def cmd_prune(args: argparse.Namespace) -> int:
+    from cloud_bridge.registry.prune import prune
+
+    settings = settings_from(args)
+    days = args.days if args.days is not None else settings.retention.days
+    try:
+        with _session(settings) as session, session.begin():
+            report = prune(session, retention_days=days, dry_run=args.dry_run, actor=_actor())
+    except ValueError as exc:
+        raise CommandError(str(exc), status=2) from None
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"records received before {report.cutoff:%Y-%m-%d %H:%M} UTC: {verb} "
+          + ", ".join(f"{n} {table}" for table, n in report.deleted.items() if n)
+          if report.total else f"nothing received before {report.cutoff:%Y-%m-%d} to prune")
+    return 0
+
+
+@_guarded
+def cmd_broker_files(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from cloud_bridge.registry.broker_auth import acl_file, password_file
+    from cloud_bridge.store.models import Device, DeviceStateValue
+
+    with _session(settings_from(args)) as session:
+        entries = [(d, h) for d, h in session.execute(
+            select(Device.id, Device.broker_password_hash)
+            .where(Device.state == DeviceStateValue.ENROLLED,
+                   Device.broker_password_hash.is_not(None))).all()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    _write_private(args.out / "passwd", password_file(entries))
+    _write_private(args.out / "acl", acl_file(args.cloud_user or ["nongan-bridge"]))
+    print(f"wrote {args.out / 'passwd'} ({len(entries)} kiosks) and {args.out / 'acl'}; "
+          "send mosquitto SIGHUP to reload", file=sys.stderr)
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write atomically, readable by the owner only (the broker's user)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

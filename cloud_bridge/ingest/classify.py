@@ -1,0 +1,105 @@
+"""Checking received messages: the contract (``protocol.decode``), the device, the signature.
+
+Pure functions over bytes and a table of enrolled devices; no database, no MQTT, so every bad
+input has a fast unit test. Each rejection carries a code (for counting and filtering) and a
+reason an operator can act on without opening the payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from protocol import Channel, ProtocolError, decode, parse_topic
+
+from . import fast_verify
+from .inbound import Accepted, Inbound, Rejection
+
+log = logging.getLogger(__name__)
+
+# Channels a kiosk publishes on; the cloud's own (ack, cmd) are never ingested.
+KIOSK_CHANNELS = frozenset({Channel.STATUS, Channel.TELEMETRY, Channel.EVENT,
+                            Channel.COMMAND_RESULT})
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDevice:
+    """What the checks need to know about an enrolled (or retired) device."""
+
+    id: str
+    public_key: str
+    retired: bool
+    station_id: str = ""
+
+
+def topic_device(topic: str) -> str | None:
+    """The device id level of a topic, if the topic has one (for filing dead letters)."""
+    parts = topic.split("/")
+    return parts[2][:255] if len(parts) > 2 and parts[2] else None
+
+
+def decode_inbound(inbound: Inbound) -> Accepted | Rejection:
+    """Check a message against the wire contract (everything but device and signature)."""
+    try:
+        channel = parse_topic(inbound.topic).channel
+    except ProtocolError as exc:
+        return Rejection(exc.code, exc.reason)
+    if channel not in KIOSK_CHANNELS:
+        return Rejection("bad_topic", f"{channel.value} messages come from the cloud, not a kiosk")
+    try:
+        decoded = decode(inbound.topic, inbound.payload)
+    except ProtocolError as exc:
+        return Rejection(exc.code, exc.reason)
+    except Exception as exc:  # a bug in decoding must not stop the stream: file it, log it
+        log.exception("unexpected error decoding a message on %s", inbound.topic)
+        return Rejection("internal", f"decoding failed unexpectedly: {type(exc).__name__}")
+    # JSON may carry U+0000 as \u0000; PostgreSQL text and JSONB cannot store it. Refuse it
+    # here, with a reason, rather than fail the whole batch's transaction over and over.
+    if b"\\u0000" in inbound.payload and _holds_nul(decoded.raw):
+        return Rejection("unstorable", "payload holds a NUL character (\\u0000), which the "
+                         "store cannot keep")
+    return Accepted(inbound, decoded.topic, decoded.message, decoded.raw)
+
+
+def check_device(accepted: Accepted, devices: Mapping[str, KnownDevice],
+                 verified: Mapping[int, tuple[str, Rejection | None]] | None = None
+                 ) -> Rejection | None:
+    """Check that the sender is an enrolled device and that the message carries its signature.
+
+    ``protocol.decode`` has already checked that the device id inside equals the topic's, so the
+    topic's device is the signer whose key must verify.
+
+    Args:
+        verified: signature verdicts computed earlier (``check_signature``), by ``id`` of the
+            accepted message, with the key they used; reused when that key is still the
+            device's.
+    """
+    device = devices.get(accepted.device_id)
+    if device is None:
+        return Rejection("unknown_device", f"device {accepted.device_id!r} is not enrolled")
+    if device.retired:
+        return Rejection("retired_device", f"device {accepted.device_id!r} is retired")
+    earlier = verified.get(id(accepted)) if verified is not None else None
+    if earlier is not None and earlier[0] == device.public_key:
+        return earlier[1]
+    return check_signature(accepted, device.public_key)
+
+
+def check_signature(accepted: Accepted, public_key: str) -> Rejection | None:
+    """The signature check alone, against an enrolled key (no database needed)."""
+    try:
+        fast_verify.verify(accepted.raw, public_key)
+    except ProtocolError as exc:
+        return Rejection(exc.code, f"{exc.reason} (device {accepted.device_id!r})")
+    return None
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False

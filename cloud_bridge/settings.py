@@ -1,0 +1,184 @@
+"""The cloud bridge's typed settings: a TOML file plus ``NONGAN_BRIDGE_`` environment overrides.
+
+Loaded and validated once, in the command that needs them, and passed down; nothing reads the
+environment at import time. A bad file gives one line naming the file and the field::
+
+    /etc/nongan/bridge.toml: ingest.batch_size: Input should be greater than or equal to 1
+
+Environment variables override the file, with ``__`` between levels:
+``NONGAN_BRIDGE_DATABASE__URL=postgresql+psycopg://nongan@db/nongan``,
+``NONGAN_BRIDGE_INGEST__CLIENT_ID=bridge-2``.
+
+Every field has a default, so ``nongan bridge ...`` runs without a file (SQLite in the current
+folder, a broker on 127.0.0.1:1883).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_settings import SettingsConfigDict
+
+from protocol.config import (
+    BrokerConnection,
+    ConfigError,
+    EnvOverFileSettings,
+    Section,
+    load_toml_settings,
+)
+
+__all__ = ["BridgeSettings", "ConfigError", "load_settings"]
+
+DEFAULT_CONFIG_PATH = Path("/etc/nongan/bridge.toml")
+
+# MQTT client ids and share-group names become topic levels or session keys: keep them plain.
+_PlainName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+_Section = Section
+
+
+class DatabaseSection(_Section):
+    url: str = Field(
+        default="sqlite:///nongan-cloud.db",
+        description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://...",
+    )
+    busy_timeout_ms: int = Field(
+        default=5000, ge=0, le=600_000,
+        description="SQLite only: how long a writer waits for another writer's lock.",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100, description="PostgreSQL connection pool.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class BrokerSection(BrokerConnection):
+    """The cloud worker's broker connection: ``protocol.config.BrokerConnection`` and the
+    MQTT 5 session figures a consumer needs."""
+
+    session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=0,
+        description="MQTT 5: how long the broker keeps this worker's session (and its unacked "
+        "messages) while the worker is away.",
+    )
+    receive_maximum: int = Field(
+        default=2000, ge=1, le=65535,
+        description="MQTT 5: how many unacknowledged messages the broker may have in flight to "
+        "this worker. Must exceed ingest.batch_size, or batches wait for their own acks.",
+    )
+
+
+class IngestSection(_Section):
+    client_id: _PlainName = Field(
+        default="nongan-bridge-1",
+        description="Fixed MQTT client id: the broker keeps this worker's session under it. "
+        "Every worker process needs its own.",
+    )
+    group: _PlainName = Field(
+        default="nongan-bridge", description="Shared-subscription group of the ingest workers."
+    )
+    shared_subscription: bool = Field(
+        default=True,
+        description="Subscribe through $share/{group}/...: True for Mosquitto and EMQX; the "
+        "demo's embedded amqtt broker ignores $share and needs False.",
+    )
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_wait_ms: float = Field(
+        default=5.0, ge=0, le=10_000,
+        description="After the first message of a batch, wait at most this long for more.",
+    )
+    retry_initial_s: float = Field(default=0.2, gt=0, description="First database retry wait.")
+    retry_max_s: float = Field(default=10.0, gt=0, description="Longest database retry wait.")
+    roster_poll_s: float = Field(
+        default=30.0, gt=0,
+        description="How often a worker looks for kiosks whose roster is behind (changes made "
+        "through the API or the command line).",
+    )
+    dead_letter_payload_cap: int = Field(
+        default=256 * 1024, ge=0,
+        description="Keep at most this many bytes of a dead-lettered payload.",
+    )
+
+
+class ApiSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Base URL of the public pages, as certificate QR codes reach them.",
+    )
+    public_rate_per_minute: float = Field(
+        default=120, ge=0,
+        description="Public pages and the public JSON: sustained requests per minute per "
+        "client address (token bucket); 0 turns the limit off (benchmarks only).",
+    )
+    public_burst: int = Field(default=30, ge=1, description="Requests a client may burst.")
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Peers whose X-Forwarded-For names the client (the reverse proxy).",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024,
+                                description="Larger request bodies are refused with 413.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark the dashboard's login cookie Secure (behind HTTPS).")
+
+
+class DashboardSection(_Section):
+    offline_alert_s: float = Field(default=3600, gt=0,
+                                   description="Alert when a kiosk is offline this long.")
+    positive_window_h: float = Field(default=24, gt=0,
+                                     description="Show positive results of the last N hours.")
+    invalid_rate: float = Field(default=0.2, ge=0, le=1,
+                                description="Alert above this share of invalid readings...")
+    invalid_min_readings: int = Field(default=10, ge=1,
+                                      description="...among at least this many in a day.")
+    calibration_max_age_days: float = Field(default=30, gt=0)
+    kit_expiry_days: int = Field(default=14, ge=0,
+                                 description="Alert when kit stock expires within N days.")
+    kit_low_strips: int = Field(default=20, ge=0, description="Alert below this many strips.")
+    clock_offset_alert_s: float = Field(default=120, gt=0)
+    disk_low_fraction: float = Field(default=0.1, ge=0, le=1)
+
+
+class RetentionSection(_Section):
+    days: int = Field(default=730, ge=180,
+                      description="Keep records this long (law: 2 years; measures: 6 months).")
+
+
+class BridgeSettings(EnvOverFileSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NONGAN_BRIDGE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database: DatabaseSection = DatabaseSection()
+    broker: BrokerSection = BrokerSection()
+    ingest: IngestSection = IngestSection()
+    api: ApiSection = ApiSection()
+    dashboard: DashboardSection = DashboardSection()
+    retention: RetentionSection = RetentionSection()
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> BridgeSettings:
+    """Read, merge and validate the bridge's settings.
+
+    Args:
+        path: the TOML file, or None to use only defaults, the environment and ``overrides``.
+        overrides: section dictionaries that replace the file's (used by the demo and tests),
+            e.g. ``database={"url": "sqlite:///x.db"}``.
+
+    Raises:
+        ConfigError: with one line naming the file and the first bad field.
+    """
+    return load_toml_settings(BridgeSettings, path, overrides)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the cloud store (run with ``cloud_bridge.store.migrate``)."""
