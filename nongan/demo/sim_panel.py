@@ -1,0 +1,141 @@
+"""The demo's "simulated hardware" panel, beside the kiosk screen in a browser.
+
+``/demo`` shows the kiosk screen (an iframe of ``/`` at 1024×600) and a clearly labelled
+panel that plays the parts a person and the hardware would: put a cassette of clean, unclear
+or contaminated produce in the tray (rendered by the strip simulator for the kit the screen
+asks for; the real scorer reads it), scan a producer's card, run the printer out of paper or
+off line and load it again, and see the last receipt printed. The certificate's QR on the
+screen opens the cloud's public record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from device_drivers import (
+    SimulatedCamera,
+    SimulatedPrinter,
+    SimulatedReaderController,
+    SimulatedScanner,
+)
+from gateway.session import Step
+
+from .farmers import CLEAN, CONTAMINATED, UNCLEAR, put_cassette
+
+if TYPE_CHECKING:
+    from .stack import DemoStack
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TRUTHS = (CLEAN, UNCLEAR, CONTAMINATED)
+WORKING = (Step.INSERT, Step.INCUBATING, Step.SCORING)
+
+
+def sim_panel_router(stack: DemoStack) -> APIRouter:
+    router = APIRouter(prefix="/demo")
+    rng = random.Random(7)
+    cleanup: set[asyncio.Task[None]] = set()
+
+    def devices() -> tuple[SimulatedCamera, SimulatedReaderController, SimulatedPrinter,
+                           SimulatedScanner]:
+        gateway = stack.gateway
+        assert gateway is not None and gateway.devices is not None
+        d = gateway.devices
+        assert isinstance(d.camera, SimulatedCamera)
+        assert isinstance(d.reader, SimulatedReaderController)
+        assert isinstance(d.printer, SimulatedPrinter)
+        assert isinstance(d.scanner, SimulatedScanner)
+        return d.camera, d.reader, d.printer, d.scanner
+
+    def back(message: str) -> RedirectResponse:
+        return RedirectResponse(f"/demo/panel?said={message}", status_code=303)
+
+    @router.get("", response_class=HTMLResponse)
+    async def page(request: Request) -> Response:
+        return TEMPLATES.TemplateResponse(request, "demo.html", {})
+
+    @router.get("/panel", response_class=HTMLResponse)
+    async def panel(request: Request, said: str = "") -> Response:
+        assert stack.gateway is not None
+        session = stack.gateway.session
+        _, reader, printer, _ = devices()
+        view = session.view
+        cert = view.certificate
+        producers = await asyncio.to_thread(stack.gateway.producers.recent, 8)
+        return TEMPLATES.TemplateResponse(request, "panel.html", {
+            "step": view.step.value,
+            "kit": stack.gateway.catalogue.kit(view.test.kit_id).names.zh
+            if view.test else None,
+            "waiting_for_cassette": view.step is Step.INSERT,
+            "cassette_in": reader.cassette,
+            "paper": printer.paper, "offline": printer.offline,
+            "printed": len(printer.images),
+            "producers": [(p.name, p.entry.card_code) for p in producers if p.entry.card_code],
+            "certificate": cert,
+            "api_url": f"{stack.api_url}/api/v1/certificates/{cert.token}" if cert else None,
+            "said": said,
+        })
+
+    @router.post("/cassette")
+    async def cassette(truth: str = Form(...)) -> Response:
+        assert stack.gateway is not None
+        session = stack.gateway.session
+        test = session.view.test
+        if truth not in TRUTHS or test is None or session.step not in (Step.PREPARE,
+                                                                       Step.INSERT):
+            return back("此刻不需要放检测卡 (no cassette is wanted now)")
+        put_cassette(stack.gateway, test.kit_id, truth, rng)
+        task = asyncio.create_task(_give_back_when_done(stack, session))
+        cleanup.add(task)
+        task.add_done_callback(cleanup.discard)
+        return back(f"已放入检测卡: {truth}")
+
+    @router.post("/scan")
+    async def scan(code: str = Form(...)) -> Response:
+        devices()[3].scan(code.strip())
+        return back("已扫码 (scanned)")
+
+    @router.post("/printer/{action}")
+    async def printer(action: str) -> Response:
+        sim = devices()[2]
+        actions = {"out_of_paper": sim.run_out_of_paper, "load_paper": sim.load_paper,
+                   "offline": sim.go_offline}
+        if action not in actions:
+            return back("?")
+        actions[action]()
+        return back(f"打印机: {action}")
+
+    @router.get("/receipt.png")
+    async def receipt() -> Response:
+        images = devices()[2].images
+        if not images:
+            return Response(status_code=404)
+        buffer = io.BytesIO()
+        images[-1].convert("L").save(buffer, format="PNG")
+        return Response(buffer.getvalue(), media_type="image/png",
+                        headers={"Cache-Control": "no-store"})
+
+    return router
+
+
+async def _give_back_when_done(stack: DemoStack, session: object) -> None:
+    """Take the cassette out of the simulated tray once the reader is done with it."""
+    from gateway.session import KioskSession
+
+    assert isinstance(session, KioskSession)
+    async with asyncio.timeout(600):
+        while session.step not in WORKING:
+            await session.wait_for_change(session.version, 1.0)
+        while session.step in WORKING:
+            await session.wait_for_change(session.version, 1.0)
+    if stack.gateway is not None and stack.gateway.devices is not None:
+        reader = stack.gateway.devices.reader
+        assert isinstance(reader, SimulatedReaderController)
+        reader.remove_cassette()
