@@ -1,0 +1,56 @@
+"""``nongan score``: the reading in words or JSON, the annotated image, a burst."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from device_drivers.strip_sim import render_scene
+from gateway.kits import Kit
+from nongan.cli import main
+
+from .conftest import scene
+
+
+@pytest.fixture(scope="module")
+def image(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "scene.png"
+    cv2.imwrite(str(path), render_scene(scene(kit, 7, 0.5)))
+    return path
+
+
+def test_json_reading(image: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", str(image), str(image), "--kit", "gold-procymidone-v1",
+                 "--lot", "DEMO-2026A", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kit_id"] == "gold-procymidone-v1" and out["lot"] == "DEMO-2026A"
+    (r,) = out["readings"]
+    assert r["call"] == "positive" and r["frame_count"] == 2
+    assert r["t_c_ratio"] == pytest.approx(0.5, abs=0.03)
+
+
+def test_text_and_annotation(image: Path, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    out_png = tmp_path / "out" / "annotated.png"
+    assert main(["score", str(image), "--kit", "gold-procymidone-v1",
+                 "--annotate", str(out_png)]) == 0
+    assert "POSITIVE" in capsys.readouterr().out
+    annotated = cv2.imread(str(out_png))
+    assert annotated.shape == (960, 1280, 3)
+    assert main(["score", str(image), "--kit", "gold-procymidone-v1",
+                 "--annotate", str(tmp_path / "x.gif")]) == 2
+
+
+def test_flat_field_file(image: Path, tmp_path: Path) -> None:
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.ones((960, 1280, 3), np.float32))
+    assert main(["score", str(image), "--kit", "gold-procymidone-v1", "--flat-field",
+                 str(flat)]) == 0
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"nonsense")
+    assert main(["score", str(image), "--kit", "gold-procymidone-v1", "--flat-field",
+                 str(bad)]) == 2

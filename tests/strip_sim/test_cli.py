@@ -1,0 +1,47 @@
+"""``nongan simulate strip`` writes a scene file and says what the truth is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from nongan.cli import main
+
+
+def test_writes_a_png_with_its_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    out, truth = tmp_path / "scene.png", tmp_path / "truth.json"
+    rc = main(["simulate", "strip", "--tc", "0.5", "--seed", "4", "--random", "-o", str(out),
+               "--truth", str(truth)])
+    assert rc == 0
+    image = cv2.imread(str(out))
+    assert image.shape == (960, 1280, 3)
+    spec = json.loads(truth.read_text())
+    assert spec["seed"] == 4 and spec["lines"][0]["t_od"] == pytest.approx(0.3)
+    assert "T/C 0.500" in capsys.readouterr().out
+
+
+def test_card_defect_and_overrides(tmp_path: Path) -> None:
+    out = tmp_path / "card.jpg"
+    assert main(["simulate", "strip", "--cassette", "card3", "--tc", "0.1", "0.5", "1.0",
+                 "--rotation", "2", "--lossless", "-o", str(out)]) == 0
+    assert cv2.imread(str(out)) is not None
+    assert main(["simulate", "strip", "--random", "--defect", "glare", "-o",
+                 str(tmp_path / "g.png")]) == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["--cassette", "card4", "--tc", "0.1", "0.2"],  # 2 values for 4 windows
+    ["--defect", "glare"],  # a defect needs --random
+])
+def test_bad_options_exit_2(tmp_path: Path, argv: list[str],
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "strip", *argv, "-o", str(tmp_path / "x.png")]) == 2
+    assert "nongan simulate strip:" in capsys.readouterr().err
+
+
+def test_unwritable_output(tmp_path: Path) -> None:
+    assert main(["simulate", "strip", "-o", str(tmp_path / "scene.unknown")]) == 2
