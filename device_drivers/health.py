@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .errors import DeviceAbsent, DeviceError
+
 
 class HealthState(StrEnum):
     """How a device is doing, as the technician table shows it."""
@@ -37,3 +39,15 @@ class Health:
     def ok(self) -> bool:
         """True when the device can be used (a simulated device counts as usable)."""
         return self.state in (HealthState.OK, HealthState.SIMULATED)
+
+    @classmethod
+    def from_error(cls, device: str, backend: str, exc: DeviceError) -> Health:
+        """The health of a device whose check raised: absent, or at fault, with the fix."""
+        state = HealthState.ABSENT if isinstance(exc, DeviceAbsent) else HealthState.FAULT
+        return cls(device, backend, state, str(exc), exc.fix)
+
+    @classmethod
+    def usable(cls, device: str, backend: str, detail: str) -> Health:
+        """A device that passed its check: ok, or simulated (never mistaken for the real one)."""
+        state = HealthState.SIMULATED if backend == "simulated" else HealthState.OK
+        return cls(device, backend, state, detail)

@@ -41,12 +41,14 @@ public_base_url = "{public_base_url}"
 """
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    """The ``--config`` option every kiosk command takes."""
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH,
-                        help=f"settings file (default {DEFAULT_CONFIG_PATH})")
+                        help=f"the kiosk's settings file (default {DEFAULT_CONFIG_PATH})")
 
 
-def _load(args: argparse.Namespace) -> GatewaySettings | None:
+def load_or_report(args: argparse.Namespace) -> GatewaySettings | None:
+    """The settings named by ``--config``, or None after printing why they are invalid."""
     try:
         return load_settings(args.config)
     except ConfigError as exc:
@@ -68,7 +70,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         ),
         encoding="utf-8",
     )
-    settings = _load(args)
+    settings = load_or_report(args)
     if settings is None:
         return 1
     identity = DeviceIdentity.load_or_create(settings.device.data_dir, settings.device.id)
@@ -84,7 +86,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .app import Gateway
 
-    settings = _load(args)
+    settings = load_or_report(args)
     if settings is None:
         return 1
     gateway = Gateway.open(settings)
@@ -100,7 +102,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .outbox import read_stats
     from .storage import KioskDatabase
 
-    settings = _load(args)
+    settings = load_or_report(args)
     if settings is None:
         return 1
     identity = DeviceIdentity.load_or_create(settings.device.data_dir, settings.device.id)
@@ -133,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verbs = gateway.add_subparsers(dest="gateway_command", metavar="VERB", required=True)
 
     init = verbs.add_parser("init", help="write a settings file and create the kiosk's key")
-    _config_arg(init)
+    add_config_arg(init)
     init.add_argument("--device-id", required=True)
     init.add_argument("--station", required=True, help="station code, e.g. ST0001")
     init.add_argument("--place", required=True, help="GB/T 2260 code, e.g. 370902")
@@ -144,9 +146,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.set_defaults(func=cmd_init)
 
     run = verbs.add_parser("run", help="run the kiosk gateway (under systemd on the Pi)")
-    _config_arg(run)
+    add_config_arg(run)
     run.set_defaults(func=cmd_run)
 
     status = verbs.add_parser("status", help="print identity and outbox state as JSON")
-    _config_arg(status)
+    add_config_arg(status)
     status.set_defaults(func=cmd_status)

@@ -48,6 +48,7 @@ from protocol import (
 )
 from protocol.batch import make_batch
 
+from .cancellation import cancel_and_wait
 from .outbox import AckBeyondLedger, Outbox, OutboxRecord
 from .sealing import MessageSealer
 from .settings import BrokerSection, LinkSection
@@ -125,6 +126,7 @@ class MqttLink:
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
+        self._serving: set[asyncio.Task[None]] = set()  # this connection's loops
 
     @property
     def device_id(self) -> str:
@@ -135,6 +137,8 @@ class MqttLink:
     async def run(self) -> None:
         """Keep a connection up until cancelled; reconnect with backoff on MQTT errors."""
         loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._serving = set()
         self._wakeup = asyncio.Event()
         wake = self._wakeup
 
@@ -146,6 +150,7 @@ class MqttLink:
         await asyncio.to_thread(self.outbox.requeue_sent)
         try:
             while True:
+                self._raise_if_stopping()
                 started = time.monotonic()
                 try:
                     await self._connect_and_serve()
@@ -237,12 +242,16 @@ class MqttLink:
             # Records sent on the previous connection may never have reached the cloud.
             await asyncio.to_thread(self.outbox.requeue_sent)
             try:
+                self._raise_if_stopping()  # a stop that came during the handshake
                 async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(self._receive(client), name="nongan-link-receive")
-                    tasks.create_task(self._drain(client), name="nongan-link-drain")
-                    tasks.create_task(self._resend_timer(), name="nongan-link-resend")
+                    self._serving = {
+                        tasks.create_task(self._receive(client), name="nongan-link-receive"),
+                        tasks.create_task(self._drain(client), name="nongan-link-drain"),
+                        tasks.create_task(self._resend_timer(), name="nongan-link-resend"),
+                    }
                     if self.telemetry_source is not None:
-                        tasks.create_task(self._telemetry(client), name="nongan-link-telemetry")
+                        self._serving.add(tasks.create_task(self._telemetry(client),
+                                                            name="nongan-link-telemetry"))
             except asyncio.CancelledError:
                 if self._stopping:
                     await self._say_goodbye(client)
@@ -268,9 +277,17 @@ class MqttLink:
     async def stop(self, task: asyncio.Task[None]) -> None:
         """Publish a graceful ``offline`` (if connected) and end ``run``'s task."""
         self._stopping = True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task, on_late=self._cancel_serving)
+
+    def _cancel_serving(self) -> None:
+        for child in self._serving:
+            child.cancel()
+
+    def _raise_if_stopping(self) -> None:
+        """End a serving loop once ``stop`` was called, even if its cancellation was lost
+        (aiomqtt on Python 3.11: see ``gateway.cancellation``)."""
+        if self._stopping:
+            raise asyncio.CancelledError("the link is stopping")
 
     # ------------------------------------------------------------------ draining
 
@@ -311,13 +328,15 @@ class MqttLink:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(flush_sent(), name="nongan-link-flush")
             while True:
+                self._raise_if_stopping()
                 wakeup.clear()
                 records = await asyncio.to_thread(
                     self.outbox.next_batch, window * per_publish, tuple(in_flight)
                 )
                 if not records:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wakeup.wait(), timeout=5.0)
+                        async with asyncio.timeout(5.0):
+                            await wakeup.wait()
                     continue
                 for group in _groups(records, per_publish, MAX_BATCH_BYTES):
                     await slots.acquire()
@@ -327,6 +346,7 @@ class MqttLink:
     async def _resend_timer(self) -> None:
         interval = max(1.0, self.settings.resend_after_s / 4)
         while True:
+            self._raise_if_stopping()
             await asyncio.sleep(interval)
             count = await asyncio.to_thread(
                 self.outbox.requeue_sent, self.settings.resend_after_s
@@ -338,6 +358,7 @@ class MqttLink:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            self._raise_if_stopping()  # answering the last message (a command's result)
             payload = message.payload if isinstance(message.payload, bytes) else b""
             try:
                 decoded = decode(str(message.topic), payload)
@@ -404,6 +425,7 @@ class MqttLink:
     async def _telemetry(self, client: aiomqtt.Client) -> None:
         assert self.telemetry_source is not None
         while True:
+            self._raise_if_stopping()
             fields = await self.telemetry_source()
             message = self.sealer.seal(Telemetry, "telemetry", fields)
             # Telemetry is a snapshot: when offline it is simply not sent; the next one

@@ -16,7 +16,6 @@ Nothing is loaded from outside the kiosk: villages are offline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from gateway.cancellation import cancel_and_wait
 from gateway.session import KioskSession, WrongStep
 
 from .screens import context
@@ -105,9 +105,7 @@ def create_app(session: KioskSession, *, station_name: str = "", simulated: bool
             _, pending = await asyncio.wait({change, stop},
                                             return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         return screen_json(request)
 
     @app.post("/act/{action}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
+
+from gateway.cancellation import cancel_and_wait
 
 
 def cmd_build_assets(args: argparse.Namespace) -> int:
@@ -46,9 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             await server.serve()
         finally:
-            kiosk.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await kiosk
+            await cancel_and_wait(kiosk)
 
     try:
         asyncio.run(main())

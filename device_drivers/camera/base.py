@@ -16,7 +16,7 @@ import numpy as np
 
 from device_drivers.config import CameraConfig
 from device_drivers.errors import CameraError, DeviceAbsent, DeviceError
-from device_drivers.health import Health, HealthState
+from device_drivers.health import Health
 from device_drivers.lifecycle import OpenClose
 
 log = logging.getLogger(__name__)
@@ -176,18 +176,15 @@ class Camera(OpenClose):
             if opened_here:
                 self.open()
             frame = self.capture()
-        except DeviceAbsent as exc:
-            return Health("camera", self.backend, HealthState.ABSENT, str(exc), exc.fix)
         except DeviceError as exc:
-            return Health("camera", self.backend, HealthState.FAULT, str(exc), exc.fix)
+            return Health.from_error("camera", self.backend, exc)
         finally:
             if opened_here:
                 self.close()
         w, h = self.resolution
         detail = (f"{w}x{h}, mean level {float(frame.mean()):.0f}, exposure "
                   f"{self.config.exposure_us} µs, gain {self.config.gain:g}")
-        state = HealthState.SIMULATED if self.backend == "simulated" else HealthState.OK
-        return Health("camera", self.backend, state, detail)
+        return Health.usable("camera", self.backend, detail)
 
 
 class _Lost(Exception):

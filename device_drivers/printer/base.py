@@ -17,7 +17,6 @@ from PIL import Image
 
 from device_drivers.config import PrinterConfig
 from device_drivers.errors import (
-    DeviceAbsent,
     DeviceError,
     PrinterOffline,
     PrinterOutOfPaper,
@@ -150,18 +149,15 @@ class Printer(ContextManaged):
             if opened_here:
                 self.open()
             status = self.status()
-        except DeviceAbsent as exc:
-            return Health("printer", self.backend, HealthState.ABSENT, str(exc), exc.fix)
         except DeviceError as exc:
-            return Health("printer", self.backend, HealthState.FAULT, str(exc), exc.fix)
+            return Health.from_error("printer", self.backend, exc)
         finally:
             if opened_here:
                 self.close()
-        ok = HealthState.SIMULATED if self.backend == "simulated" else HealthState.OK
         if not status.known:
-            return Health("printer", self.backend, ok,
-                          f"writing to {self.config.target}; this transport cannot report "
-                          "paper or errors")
+            return Health.usable("printer", self.backend,
+                                 f"writing to {self.config.target}; this transport cannot report "
+                                 "paper or errors")
         if status.paper == "out":
             return Health("printer", self.backend, HealthState.FAULT, "out of paper", LOAD_PAPER)
         if status.cover_open or not status.online or status.error:
@@ -169,4 +165,4 @@ class Printer(ContextManaged):
                           f"offline (cover open: {status.cover_open}, error: {status.error})",
                           "close the cover; switch the printer off and on")
         detail = "paper low: change the roll soon" if status.paper == "low" else "ready"
-        return Health("printer", self.backend, ok, detail)
+        return Health.usable("printer", self.backend, detail)

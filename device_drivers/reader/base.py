@@ -16,7 +16,6 @@ from typing import Any, Self
 
 from device_drivers.config import ReaderConfig
 from device_drivers.errors import (
-    DeviceAbsent,
     DeviceError,
     DeviceTimeout,
     ProtocolMismatch,
@@ -236,17 +235,14 @@ class ReaderController(ContextManaged):
 
     def health(self) -> Health:
         """Open if needed, read a status, and say what to do about any fault."""
-        simulated = self.backend == "simulated"
         opened_here = not self.is_open
         try:
             if opened_here:
                 self.open()
             status = self.status()
             info = self.info
-        except DeviceAbsent as exc:
-            return Health("reader", self.backend, HealthState.ABSENT, str(exc), exc.fix)
         except DeviceError as exc:
-            return Health("reader", self.backend, HealthState.FAULT, str(exc), exc.fix)
+            return Health.from_error("reader", self.backend, exc)
         finally:
             if opened_here and self.is_open:
                 self.close()
@@ -259,5 +255,4 @@ class ReaderController(ContextManaged):
         if status.temperature_c is None:
             return Health("reader", self.backend, HealthState.FAULT,
                           f"{detail}; no temperature reading", fix_for("thermistor_fault"))
-        state = HealthState.SIMULATED if simulated else HealthState.OK
-        return Health("reader", self.backend, state, detail)
+        return Health.usable("reader", self.backend, detail)

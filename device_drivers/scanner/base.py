@@ -15,8 +15,8 @@ import time
 from abc import abstractmethod
 
 from device_drivers.config import ScannerConfig
-from device_drivers.errors import DeviceAbsent, DeviceError, IncompleteScan
-from device_drivers.health import Health, HealthState
+from device_drivers.errors import DeviceError, IncompleteScan
+from device_drivers.health import Health
 from device_drivers.lifecycle import OpenClose
 
 GS = "\x1d"
@@ -105,16 +105,13 @@ class Scanner(OpenClose):
         try:
             if opened_here:
                 self.open()
-        except DeviceAbsent as exc:
-            return Health("scanner", self.backend, HealthState.ABSENT, str(exc), exc.fix)
         except DeviceError as exc:
-            return Health("scanner", self.backend, HealthState.FAULT, str(exc), exc.fix)
+            return Health.from_error("scanner", self.backend, exc)
         finally:
             if opened_here:
                 self.close()
-        state = HealthState.SIMULATED if self.backend == "simulated" else HealthState.OK
-        return Health("scanner", self.backend, state,
-                      f"{self.config.target or 'simulated'} open; scan a code to test it")
+        return Health.usable("scanner", self.backend,
+                             f"{self.config.target or 'simulated'} open; scan a code to test it")
 
 
 def _show(text: str, limit: int = 40) -> str:

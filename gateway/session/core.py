@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from device_drivers import Printer
 
+from ..cancellation import cancel_and_wait
 from ..issuance import CertificateIssuer
 from ..kits import Catalogue
 from ..producers import KnownProducer, ProducerRegistry
@@ -175,9 +176,7 @@ class SessionCore:
         """End the session: stop a running test, close the lot, wipe the person, go idle."""
         task, self._test_task = self._test_task, None
         if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         person = self.person
         if person.lot_opened and not person.lot_closed:
             try:

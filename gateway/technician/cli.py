@@ -11,30 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from ..settings import DEFAULT_CONFIG_PATH, ConfigError, GatewaySettings, load_settings
+from ..cli import add_config_arg, load_or_report
 from . import kits_cli
-
-
-def add_config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH,
-                        help=f"the kiosk's settings file (default {DEFAULT_CONFIG_PATH})")
-
-
-def load(args: argparse.Namespace) -> GatewaySettings | None:
-    try:
-        return load_settings(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import run_doctor
     from .render import console, print_doctor
 
-    settings = load(args)
+    settings = load_or_report(args)
     if settings is None:
         return 2
     report = run_doctor(settings, check_broker=not args.no_broker)
@@ -50,7 +36,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from .calibrate_run import run_calibrate
 
-    settings = load(args)
+    settings = load_or_report(args)
     if settings is None:
         return 2
     try:

@@ -53,9 +53,9 @@ class _Stock:
 
 
 def _settings(args: argparse.Namespace) -> GatewaySettings | None:
-    from .cli import load
+    from ..cli import load_or_report
 
-    return load(args)
+    return load_or_report(args)
 
 
 def _open(settings: GatewaySettings) -> _Stock | None:
@@ -244,7 +244,7 @@ def cmd_retire(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .cli import add_config_arg
+    from ..cli import add_config_arg
 
     kits = subparsers.add_parser("kits", help="kit boxes: scan them into stock, list, retire")
 

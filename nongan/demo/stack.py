@@ -31,6 +31,7 @@ from cloud_bridge.settings import load_settings as load_bridge_settings
 from cloud_bridge.store import enroll_device, list_devices, make_engine, migrate, session_factory
 from device_drivers import DevicesConfig
 from gateway.app import Gateway
+from gateway.cancellation import cancel_and_wait
 from gateway.settings import GatewaySettings
 from gateway.settings import load_settings as load_gateway_settings
 from gateway.settings_toml import write_settings
@@ -248,9 +249,7 @@ class DemoStack:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
             else:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         self._tasks.clear()
         await _requests_finished()
         if self.worker is not None:

@@ -90,4 +90,9 @@ def assert_ledgers_match(kiosk_db: Path, engine: Engine, device_id: str) -> Ledg
     assert result.certificates_recorded == result.certificates, (
         f"only {result.certificates_recorded} of {result.certificates} certificates are "
         "in the cloud with the kiosk's status")
+    # The figures for docs/reliability.md: `scripts/chaos` shows each passing test's output.
+    print(f"ledger {device_id}: created {result.created}, recorded {result.recorded}, "
+          f"lost {len(result.lost)}, duplicated {result.duplicated}; certificates "
+          f"{result.certificates}, in the cloud with the kiosk's status "
+          f"{result.certificates_recorded}")
     return result

@@ -7,14 +7,17 @@ every ledger message and publishes the retained contiguous ack, as docs/protocol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 
+import aiomqtt
 import paho.mqtt.client as mqtt
 import pytest
 
 from gateway.app import Gateway
+from gateway.cancellation import cancel_and_wait
 from protocol import EventName, ack_topic
 from protocol.batch import is_batch_topic, split_batch
 from tests.gateway.conftest import kiosk_settings
@@ -188,7 +191,9 @@ def test_foreign_ack_beyond_ledger_changes_nothing(kiosk, mosquitto):
 
     aio.run(scenario())
     assert kiosk.outbox.stats().acked_seq == 0
-    assert "another kiosk" in (kiosk.link.state.last_error or "")
+    # Among the link's recent errors (a loaded machine may add a keepalive loss after it).
+    assert any("another kiosk" in error for error in kiosk.link.state.errors), \
+        kiosk.link.state.errors
 
 
 def test_ledger_event_topics_are_used(kiosk, peer):
@@ -246,3 +251,52 @@ def test_commands_are_answered(tmp_path, mosquitto):
     assert by_id["a" * 32]["ok"] is True and by_id["a" * 32]["result"] == {"pong": 42}
     assert by_id["b" * 32]["ok"] is False and "no command 'reboot'" in by_id["b" * 32]["error"]
     assert by_id["c" * 32]["ok"] is False and "expired" in by_id["c" * 32]["error"]
+
+
+
+class LosesOneCancellation(aiomqtt.Client):
+    """A client whose first SUBSCRIBE loses a cancellation, as aiomqtt's wait_for does on
+    Python 3.11 when the stop arrives in the same loop iteration as the SUBACK."""
+
+    reached: asyncio.Event
+
+    async def subscribe(self, *args, **kwargs):
+        result = await super().subscribe(*args, **kwargs)
+        if not LosesOneCancellation.reached.is_set():
+            LosesOneCancellation.reached.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(1.0)
+        return result
+
+
+def test_a_stop_lost_during_the_handshake_still_ends_the_gateway(kiosk, peer, monkeypatch):
+    # The chaos test's kiosk process once hung at exit for minutes: stopped just as a SUBACK
+    # arrived, the link lost the cancellation and served on.
+    monkeypatch.setattr(aiomqtt, "Client", LosesOneCancellation)
+    add_readings(kiosk, 5)
+
+    async def scenario():
+        LosesOneCancellation.reached = asyncio.Event()
+        task = asyncio.create_task(kiosk.run())
+        await LosesOneCancellation.reached.wait()
+        task.cancel()  # what the kiosk's shutdown does
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    # Fixed, it ends at once (a lost stop that the flag misses is re-sent after 5 s); before
+    # the fix it ran on for ~30 s here, and for minutes in the chaos test.
+    aio.run(scenario(), timeout=15)
+    assert kiosk.link.state.connects == 1
+
+
+def test_a_stop_at_any_moment_of_the_connection_ends_the_gateway(kiosk, peer):
+    add_readings(kiosk, 30)
+
+    async def scenario():
+        for delay_ms in range(0, 400, 10):
+            task = asyncio.create_task(kiosk.run())
+            await asyncio.sleep(delay_ms / 1000)
+            await cancel_and_wait(task, grace_s=30)  # the first cancellation must be enough
+
+    aio.run(scenario(), timeout=120)
+    assert kiosk.link.state.connects >= 10, "the stops all came before the link was up"
