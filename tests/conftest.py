@@ -9,11 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.mosquitto import Mosquitto
 from tests.support.postgres import fresh_schema, postgres_available
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Property tests explore new random examples on every developer run (and keep the failures in
+# .hypothesis/ to replay them); CI runs a fixed set derived from each test, so a red build is
+# always about the change under test and can be reproduced. A failure prints its blob.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 @pytest.fixture(autouse=True)
