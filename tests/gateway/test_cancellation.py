@@ -79,8 +79,11 @@ def test_a_group_whose_child_lost_its_cancellation_ends_through_on_late():
         task = asyncio.create_task(parent(reached, answer))
         await reached.wait()
         answer.set_result(1)
-        await cancel_and_wait(task, grace_s=0.2,
-                              on_late=lambda: [child.cancel() for child in children])
+        def cancel_children() -> None:
+            for child in children:
+                child.cancel()
+
+        await cancel_and_wait(task, grace_s=0.2, on_late=cancel_children)
         return task
 
     task = aio.run(scenario(), timeout=10)
