@@ -141,13 +141,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from cloud_bridge.store import migrate
+    from cloud_bridge.store.errors import first_line
 
     settings = settings_from(args)
     engine = _writer_engine(settings)
     try:
         revision = migrate(engine)
     except SQLAlchemyError as exc:
-        raise CommandError(f"cannot migrate {_safe_url(settings)}: {_first_line(exc)}") from None
+        raise CommandError(f"cannot migrate {_safe_url(settings)}: {first_line(exc)}") from None
     finally:
         engine.dispose()
     print(f"database {_safe_url(settings)} is at revision {revision}")
@@ -318,8 +319,3 @@ def _safe_url(settings: BridgeSettings) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(settings.database.url).render_as_string(hide_password=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from cloud_bridge.cli import CommandError, _guarded, _session, settings_from
+from cloud_bridge.files import write_atomically
 
 
 def register(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -143,8 +143,4 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
 
 def _write_private(path: Path, text: str) -> None:
     """Write atomically, readable by the owner only (the broker's user)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode("utf-8"), mode=0o600)

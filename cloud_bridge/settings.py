@@ -41,10 +41,7 @@ DEFAULT_CONFIG_PATH = Path("/etc/nongan/bridge.toml")
 _PlainName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-_Section = Section
-
-
-class DatabaseSection(_Section):
+class DatabaseSection(Section):
     url: str = Field(
         default="sqlite:///nongan-cloud.db",
         description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://...",
@@ -80,7 +77,7 @@ class BrokerSection(BrokerConnection):
     )
 
 
-class IngestSection(_Section):
+class IngestSection(Section):
     client_id: _PlainName = Field(
         default="nongan-bridge-1",
         description="Fixed MQTT client id: the broker keeps this worker's session under it. "
@@ -112,7 +109,7 @@ class IngestSection(_Section):
     )
 
 
-class ApiSection(_Section):
+class ApiSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = Field(
@@ -135,7 +132,7 @@ class ApiSection(_Section):
         default=False, description="Mark the dashboard's login cookie Secure (behind HTTPS).")
 
 
-class DashboardSection(_Section):
+class DashboardSection(Section):
     offline_alert_s: float = Field(default=3600, gt=0,
                                    description="Alert when a kiosk is offline this long.")
     positive_window_h: float = Field(default=24, gt=0,
@@ -152,7 +149,7 @@ class DashboardSection(_Section):
     disk_low_fraction: float = Field(default=0.1, ge=0, le=1)
 
 
-class RetentionSection(_Section):
+class RetentionSection(Section):
     days: int = Field(default=730, ge=180,
                       description="Keep records this long (law: 2 years; measures: 6 months).")
 

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloud_bridge.registry import certificates, producers
 from cloud_bridge.registry.certificates import CheckRequest, ReissueRequest, RevokeRequest
-from cloud_bridge.registry.errors import RegistryError
 from cloud_bridge.registry.keys import Principal
 
 from .deps import (
@@ -24,8 +23,7 @@ from .deps import (
     settings_of,
     writers,
 )
-from .errors import ApiError
-from .public import check_token, issue_time
+from .public import issue_time
 from .views import CertificateView, CheckView, ErrorView, certificate_view
 
 router = APIRouter(tags=["market and supervisor"])
@@ -49,21 +47,13 @@ class ReissuedView(BaseModel):
     verify_url: str = Field(description="Print this as the new certificate's QR code.")
 
 
-def _registry_call(func: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return func(*args, **kwargs)
-    except RegistryError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
-
-
 @router.post("/api/v1/certificates/{token}/checks", response_model=CheckView, status_code=201,
              responses=ERRORS)
 def record_check(token: TokenPath, body: CheckRequest, request: Request,
                  who: MarketKey) -> CheckView:
     """A market inspector records a check (查验) of a certificate (market keys)."""
-    check_token(token)
     with writers(request).begin() as session:
-        check = _registry_call(certificates.record_check, session, token, body, who)
+        check = certificates.record_check(session, token, body, who)
         return CheckView(market=check.market, result=check.result, reason=check.reason,
                          checked_at=check.checked_at)
 
@@ -75,8 +65,8 @@ def reissue(body: ReissueRequest, request: Request,
     """A purchaser's re-issue (样式二) after mixing or splitting lots, naming its sources."""
     settings = settings_of(request)
     with writers(request).begin() as session:
-        record = _registry_call(certificates.reissue, session, body, who,
-                                public_base_url=settings.api.public_base_url)
+        record = certificates.reissue(session, body, who,
+                                      public_base_url=settings.api.public_base_url)
         details = certificates.get(session, record.token)
         view = certificate_view(details, issue_time(session, details))
     return ReissuedView(certificate=view, verify_url=view.verify_url)
@@ -87,9 +77,8 @@ def reissue(body: ReissueRequest, request: Request,
 def revoke(token: TokenPath, body: RevokeRequest, request: Request,
            who: SupervisorKey) -> CertificateView:
     """A supervisor revokes a certificate, with a reason (logged with who and why)."""
-    check_token(token)
     with writers(request).begin() as session:
-        _registry_call(certificates.revoke, session, token, body, who)
+        certificates.revoke(session, token, body, who)
         details = certificates.get(session, token)
         return certificate_view(details, issue_time(session, details))
 
@@ -113,9 +102,6 @@ def restore_producer(producer_id: ProducerPath, body: ProducerStateRequest, requ
 def _set_active(producer_id: str, active: bool, body: ProducerStateRequest, request: Request,
                 who: Principal) -> ProducerStateView:
     with writers(request).begin() as session:
-        try:
-            row = producers.set_active(session, producer_id, active, actor=who.name,
-                                       reason=body.reason)
-        except LookupError:
-            raise ApiError(404, "not_found", f"no producer {producer_id!r}") from None
+        row = producers.set_active(session, producer_id, active, actor=who.name,
+                                   reason=body.reason)
         return ProducerStateView(producer_id=row.producer_id, active=row.active)

@@ -24,8 +24,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloud_bridge.patterns import TOKEN_RULE
+from cloud_bridge.registry.errors import RegistryError
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
@@ -68,9 +71,11 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
             if writer.dialect.name == "postgresql":
                 # Readers: autocommit (no BEGIN/ROLLBACK round trips) and no pre-ping (a
                 # connection lost to a database restart fails one request with 503 and the
-                # pool replaces it): a QR scan costs one round trip to the database.
+                # pool replaces it): a QR scan costs one round trip to the database. A request
+                # waits at most a second for a pooled connection (the public route waits on the
+                # event loop), then answers 503.
                 base = make_engine(db.url, writer=False, pool_size=db.pool_size,
-                                   pool_pre_ping=False,
+                                   pool_pre_ping=False, pool_timeout=1,
                                    connect_args=_reader_timeouts(db.url))
                 owned.append(base)
                 reader = base.execution_options(isolation_level="AUTOCOMMIT")
@@ -158,13 +163,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: ApiError) -> Response:
         return _error(request, exc.status, exc.error, exc.detail, exc.headers)
 
+    @app.exception_handler(RegistryError)
+    async def registry_refused(request: Request, exc: RegistryError) -> Response:
+        # Not found, forbidden, conflict, refused: the registry's status, code and words.
+        return _error(request, exc.status, exc.code, exc.message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         loc = tuple(first.get("loc", ()))
         if loc == ("path", "token"):
-            return _error(request, 422, "malformed_token", "a certificate token is 22-64 "
-                          "characters of A-Z, a-z, 0-9, '_' and '-'")
+            return _error(request, 422, "malformed_token", TOKEN_RULE)
         where = ".".join(str(p) for p in loc)
         return _error(request, 422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
@@ -180,11 +189,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, "invalid_request",
                       "a value cannot be stored or searched (e.g. it holds a NUL character)")
 
-    @app.exception_handler(OperationalError)
-    async def database_down(request: Request, exc: OperationalError) -> Response:
+    async def database_down(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable for %s: %s", request.url.path, exc)
         return _error(request, 503, "database_unavailable",
                       "the database is not reachable; try again")
+
+    # Unreachable, or every pooled connection busy past the pool's timeout: both are 503.
+    app.add_exception_handler(OperationalError, database_down)
+    app.add_exception_handler(PoolTimeoutError, database_down)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:

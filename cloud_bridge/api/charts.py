@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
-GREEN, RED, BLUE, GREY = "#3a9d5d", "#d64541", "#3b73b9", "#c9ced6"
+GREEN, RED, BLUE = "#3a9d5d", "#d64541", "#3b73b9"
 
 
 def _nice_max(value: int) -> int:

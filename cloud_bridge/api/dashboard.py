@@ -14,17 +14,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import ValidationError
 
 from cloud_bridge.registry import alerts as alert_rules
 from cloud_bridge.registry import certificates, queries
 from cloud_bridge.registry.certificates import RevokeRequest
 from cloud_bridge.registry.credit import LEVEL_NAMES
-from cloud_bridge.registry.errors import RegistryError
 from cloud_bridge.registry.fleet import fleet
 from cloud_bridge.registry.keys import Principal, authenticate
 from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.registry_models import Role
 from cloud_bridge.store.types import utcnow
+from protocol.config import describe_error
 
 from . import charts
 from .deps import COOKIE, presented_key, principal, readers, settings_of, writers
@@ -142,10 +143,7 @@ def certificate_detail(request: Request, token: str) -> HTMLResponse:
     who = _staff(request)
     check_token(token)
     with readers(request)() as session:
-        try:
-            details = certificates.get(session, token, with_uses=True)
-        except RegistryError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+        details = certificates.get(session, token, with_uses=True)
         view = certificate_view(details, issue_time(session, details))
         history = queries.certificate_history(session, token)
     return _page(request, "certificate_admin.html", who, c=view, details=details,
@@ -160,12 +158,11 @@ def revoke_form(request: Request, token: str, reason: Annotated[str, Form(max_le
     if not hmac.compare_digest(csrf, csrf_token(request)):
         raise ApiError(403, "bad_form", "the form is stale; open the page again")
     try:
-        with writers(request).begin() as session:
-            certificates.revoke(session, token, RevokeRequest(reason=reason), who)
-    except RegistryError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", str(exc).splitlines()[0]) from None
+        request_body = RevokeRequest(reason=reason)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", describe_error(exc)) from None
+    with writers(request).begin() as session:
+        certificates.revoke(session, token, request_body, who)
     return RedirectResponse(f"/dashboard/certificates/{token}", status_code=303)
 
 

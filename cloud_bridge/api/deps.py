@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud_bridge.patterns import CODE_PATTERN, DEVICE_ID_PATTERN, TOKEN_PATTERN
 from cloud_bridge.registry.keys import Principal, authenticate
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.store.registry_models import Role
@@ -97,7 +98,6 @@ OperatorKey = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISO
 AnyKey = Annotated[Principal, Depends(require(*Role.ALL))]
 
 
-TokenPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{22,64}$",
-                                description="A certificate's public token.")]
-ProducerPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-DevicePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")]
+TokenPath = Annotated[str, Path(pattern=TOKEN_PATTERN, description="A certificate's public token.")]
+ProducerPath = Annotated[str, Path(pattern=CODE_PATTERN)]
+DevicePath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN)]

@@ -4,6 +4,8 @@ the certificate to the seller, not enough to call or find them.
 
 from __future__ import annotations
 
+import re
+
 
 def mask_phone(phone: str) -> str:
     """Keep the first three and last four digits: ``13812341234`` -> ``138****1234``.
@@ -30,7 +32,6 @@ def mask_name(name: str) -> str:
 def mask_id_number(text: str) -> str:
     """Hide a resident ID number (18 characters) or any long digit run inside free text:
     ``220122199001011234`` -> ``2201**********1234``."""
-    import re
 
     def _mask(match: re.Match[str]) -> str:
         value = match.group(0)

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cloud_bridge.patterns import STATION_PATTERN
+from protocol.messages import DeviceId, PlaceCode
+
 
 class KitView(BaseModel):
     kit_id: str
@@ -129,10 +132,10 @@ class ProducerDetail(ProducerSummary):
 
 class EnrolRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    device_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")]
+    device_id: DeviceId
     public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
-    station_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,16}$")]
-    place_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    station_id: Annotated[str, StringConstraints(pattern=STATION_PATTERN)]
+    place_code: PlaceCode
 
 
 class DeviceView(BaseModel):

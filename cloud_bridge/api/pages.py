@@ -7,7 +7,7 @@ system's Noto CJK fonts (``<meta charset="utf-8">`` and a font stack in style.cs
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from cloud_bridge.registry.times import CHINA
+
 from .i18n import pick_language, translator
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-CHINA = timezone(timedelta(hours=8))
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
+from cloud_bridge.patterns import TOKEN_PATTERN, TOKEN_RULE
 from cloud_bridge.registry import certificates
 from cloud_bridge.registry.certificates import CertificateDetails
-from cloud_bridge.registry.errors import RegistryError
 from cloud_bridge.registry.lookup import lookup
 from cloud_bridge.registry.times import BootAnchor, ShownTime, shown_time
 from cloud_bridge.store.models import LatestTelemetry, LedgerRecord
@@ -27,15 +27,15 @@ from .errors import ApiError
 from .pages import render
 from .views import CertificateView, ErrorView, certificate_view
 
-TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 router = APIRouter()
 
 
 def check_token(token: str) -> None:
-    if not re.match(TOKEN_PATTERN, token):
-        raise ApiError(422, "malformed_token",
-                       "a certificate token is 22-64 characters of A-Z, a-z, 0-9, '_' and '-'")
+    """Refuse a malformed token (for routes whose path parameter is not a ``TokenPath``)."""
+    if not _TOKEN_RE.match(token):
+        raise ApiError(422, "malformed_token", TOKEN_RULE)
 
 
 def issue_time(session: Session, details: CertificateDetails) -> ShownTime:
@@ -56,10 +56,7 @@ def issue_time(session: Session, details: CertificateDetails) -> ShownTime:
 
 
 def load(session: Session, token: str) -> tuple[CertificateDetails, ShownTime]:
-    try:
-        details = certificates.get(session, token)
-    except RegistryError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+    details = certificates.get(session, token)  # RegistryError: answered by app's handler
     return details, issue_time(session, details)
 
 
@@ -71,7 +68,6 @@ def load(session: Session, token: str) -> tuple[CertificateDetails, ShownTime]:
 )
 async def get_certificate(token: TokenPath, request: Request) -> Response:
     """A certificate by its public token, with its status and checks; personal data masked."""
-    check_token(token)
     # The hot path (every QR scan) runs on the event loop, not in a thread: one primary-key
     # query on an autocommit connection (~0.5 ms) costs less than the thread hop, and under
     # load the loop serves requests in order instead of thrashing the GIL (bench/verify_api.py:
@@ -83,10 +79,7 @@ async def get_certificate(token: TokenPath, request: Request) -> Response:
 def _certificate_json(token: TokenPath, request: Request) -> Response:
     engine = readers(request).kw["bind"]
     with engine.connect() as connection:
-        try:
-            details = lookup(connection, token)
-        except RegistryError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+        details = lookup(connection, token)
         record = details.record
         if record.time_synced or record.device_id is None:
             shown = shown_time(record.issued_at, record.time_synced, record.recorded_at)
@@ -105,7 +98,6 @@ def certificate_page(token: TokenPath, request: Request, lang: str | None = None
 
     Rate-limited per client (``ratelimit.PublicRateLimit``), as is the JSON above.
     """
-    check_token(token)
     with readers(request)() as session:
         details, shown = load(session, token)
         view = certificate_view(details, shown)

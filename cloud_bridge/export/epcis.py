@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry.times import shown_time
+from cloud_bridge.registry.times import CHINA_UTC_HOURS, EPOCH_FLOOR, shown_time
 from cloud_bridge.store.models import CertificateRecord, Device, StripReadingRecord
 from cloud_bridge.store.registry_models import CertificateSource, MarketCheck
 from cloud_bridge.store.types import utcnow
@@ -38,7 +38,7 @@ CONTEXT = [
 UOM = {"kg": "KGM", "千克": "KGM", "公斤": "KGM", "g": "GRM", "克": "GRM", "t": "TNE",
        "吨": "TNE", "个": "H87", "枚": "H87", "只": "H87", "头": "H87", "箱": "XBX",
        "box": "XBX", "boxes": "XBX"}
-CHINA_OFFSET = "+08:00"
+CHINA_OFFSET = f"+{CHINA_UTC_HOURS:02d}:00"
 MAX_EVENTS = 50_000
 
 
@@ -145,6 +145,12 @@ def _reading_event(reading: StripReadingRecord, place: str | None) -> dict[str, 
     return event
 
 
+def _epc(cert: CertificateRecord) -> str:
+    """A certificate's EPC: the URL its QR code holds, else a URN made of its token."""
+    url = cert.data.get("verify_url")
+    return str(url) if url else f"urn:nongan:certificate:{cert.token}"
+
+
 def _issue_event(cert: CertificateRecord, place: str | None) -> dict[str, Any]:
     shown = shown_time(cert.issued_at, cert.time_synced, cert.recorded_at)
     event: dict[str, Any] = {
@@ -156,7 +162,7 @@ def _issue_event(cert: CertificateRecord, place: str | None) -> dict[str, Any]:
         "action": "ADD",
         "bizStep": "commissioning",
         "disposition": "active",
-        "epcList": [cert.data.get("verify_url") or f"urn:nongan:certificate:{cert.token}"],
+        "epcList": [_epc(cert)],
         "quantityList": [_quantity(f"urn:nongan:product:{cert.product_code}", cert.quantity,
                                    cert.unit)],
         "readPoint": {"id": f"urn:nongan:device:{cert.device_id}"},
@@ -176,7 +182,7 @@ def _end_event(cert: CertificateRecord) -> dict[str, Any] | None:
         at, recorded, why = cert.revoked_at, cert.revoked_at, cert.revoke_reason
     elif cert.status == "voided" and cert.voided_at is not None:
         at, recorded, why = cert.voided_at, cert.recorded_at, cert.void_reason
-        if at < datetime(2024, 1, 1, tzinfo=UTC):
+        if at < EPOCH_FLOOR:  # a kiosk clock that was not set: the cloud's receive time
             at = recorded
     else:
         return None
@@ -189,7 +195,7 @@ def _end_event(cert: CertificateRecord) -> dict[str, Any] | None:
         "action": "DELETE",
         "bizStep": "decommissioning",
         "disposition": "inactive",
-        "epcList": [cert.data.get("verify_url") or f"urn:nongan:certificate:{cert.token}"],
+        "epcList": [_epc(cert)],
         "nongan:status": cert.status,
         "nongan:reason": why,
     }
@@ -205,7 +211,7 @@ def _check_event(check: MarketCheck, cert: CertificateRecord) -> dict[str, Any]:
         "action": "OBSERVE",
         "bizStep": "receiving",
         "disposition": "conformant" if check.result == "accepted" else "non_conformant",
-        "epcList": [cert.data.get("verify_url") or f"urn:nongan:certificate:{cert.token}"],
+        "epcList": [_epc(cert)],
         "nongan:market": check.market,
         "nongan:result": check.result,
         "nongan:reason": check.reason,
@@ -223,9 +229,8 @@ def _transformation(cert: CertificateRecord,
         "bizStep": "repackaging",
         "disposition": "active",
         "inputQuantityList": [
-            _quantity(src.data.get("verify_url") or f"urn:nongan:certificate:{src.token}",
-                      link.quantity, src.unit) for link, src in sources],
-        "outputEPCList": [cert.data.get("verify_url")],
+            _quantity(_epc(src), link.quantity, src.unit) for link, src in sources],
+        "outputEPCList": [_epc(cert)],
         "outputQuantityList": [_quantity(f"urn:nongan:product:{cert.product_code}",
                                          cert.quantity, cert.unit)],
         "nongan:serial": cert.serial,

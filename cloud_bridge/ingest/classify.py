@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
 
 from protocol import Channel, ProtocolError, decode, parse_topic
 
@@ -18,9 +21,9 @@ from .inbound import Accepted, Inbound, Rejection
 
 log = logging.getLogger(__name__)
 
-# Channels a kiosk publishes on; the cloud's own (ack, cmd) are never ingested.
-KIOSK_CHANNELS = frozenset({Channel.STATUS, Channel.TELEMETRY, Channel.EVENT,
-                            Channel.COMMAND_RESULT})
+# Every channel a kiosk publishes on (docs/protocol.md, "Topics"): the ingest subscriptions.
+# The cloud's own (ack, cmd) are never ingested.
+KIOSK_CHANNELS = (Channel.STATUS, Channel.TELEMETRY, Channel.EVENT, Channel.COMMAND_RESULT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,13 @@ def decode_inbound(inbound: Inbound) -> Accepted | Rejection:
     if b"\\u0000" in inbound.payload and _holds_nul(decoded.raw):
         return Rejection("unstorable", "payload holds a NUL character (\\u0000), which the "
                          "store cannot keep")
+    # A valid ISO time whose UTC equivalent falls outside year 1..9999 (such as
+    # 0001-01-01T00:30+01:00) cannot be stored in UTC. Refuse it here: failing in the store
+    # would look like an outage and the batch would be retried for ever.
+    field = _unconvertible_time(decoded.message)
+    if field is not None:
+        return Rejection("unstorable", f"field {field!r} holds a time with no UTC equivalent "
+                         "(out of range), which the store cannot keep")
     return Accepted(inbound, decoded.topic, decoded.message, decoded.raw)
 
 
@@ -103,3 +113,29 @@ def _holds_nul(value: object) -> bool:
     if isinstance(value, list):
         return any(_holds_nul(v) for v in value)
     return False
+
+
+def _unconvertible_time(value: object, path: str = "") -> str | None:
+    """The dotted path of the first datetime in ``value`` that has no UTC equivalent, if any."""
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return path or "(message)"
+        return None
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found = _unconvertible_time(getattr(value, name), f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _unconvertible_time(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _unconvertible_time(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    return None

@@ -31,7 +31,6 @@ class Inbound:
     received_at: datetime
     generation: int = 0
     """The MQTT connection it arrived on; a PUBACK is only valid on that same connection."""
-    retained: bool = False
 
     @property
     def sha256(self) -> str:

@@ -14,10 +14,8 @@ SAVEPOINT, and a record that fails is looked at again on its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, update
@@ -25,6 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud_bridge.store.bulk import insert_rows
+from cloud_bridge.store.errors import first_line
 from cloud_bridge.store.models import (
     CertificateRecord,
     CertificateStatus,
@@ -33,6 +32,7 @@ from cloud_bridge.store.models import (
     table_of,
 )
 from cloud_bridge.store.registry_models import Lot
+from protocol import CertificateEvent, CertificateVoided
 
 from . import rows
 from .inbound import Accepted, Outcome, Rejection
@@ -251,9 +251,8 @@ def _insert_one(session: Session, item: Accepted) -> LedgerVerdict:
         if msg_id in by_msg:
             return LedgerVerdict(item, Outcome.DEAD_LETTER, _msg_reused(msg_id, by_msg[msg_id],
                                                                         key[1]))
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         return LedgerVerdict(item, Outcome.DEAD_LETTER, Rejection(
-            "store_rejected", f"the database refused the record: {detail}"))
+            "store_rejected", f"the database refused the record: {first_line(exc)}"))
     return LedgerVerdict(item, Outcome.RECORDED)
 
 
@@ -277,12 +276,9 @@ def _apply_voids(session: Session, recorded: list[Accepted]) -> list[str]:
         for device_id, seq, payload in earlier:
             if (device_id, seq) in batch_keys:
                 continue
-            body = json.loads(payload)["body"]
-            params.append({
-                "b_token": body["token"], "b_device": device_id, "b_reason": body["reason"],
-                "b_voided_at": datetime.fromisoformat(body["voided_at"].replace("Z", "+00:00")),
-                "b_seq": seq,
-            })
+            body = CertificateEvent.model_validate_json(payload).body
+            assert isinstance(body, CertificateVoided)  # the query asked for voids
+            params.append(rows.void_params(device_id, seq, body))
     if not params:
         return []
     params.sort(key=lambda p: p["b_seq"])  # the first void of a certificate is the one kept

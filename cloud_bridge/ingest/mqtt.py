@@ -17,15 +17,14 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from cloud_bridge.settings import BrokerSection, IngestSection
-from protocol import Channel, shared, subscription
+from protocol import shared, subscription
 
-# Every channel a kiosk publishes on (docs/protocol.md, "Topics").
-INGEST_CHANNELS = (Channel.STATUS, Channel.TELEMETRY, Channel.EVENT, Channel.COMMAND_RESULT)
+from .classify import KIOSK_CHANNELS
 
 
 def subscription_filters(ingest: IngestSection) -> list[str]:
     """The topic filters of the ingest workers, shared through ``$share/{group}/`` if asked."""
-    filters = [subscription(channel) for channel in INGEST_CHANNELS]
+    filters = [subscription(channel) for channel in KIOSK_CHANNELS]
     if ingest.shared_subscription:
         filters = [shared(ingest.group, f) for f in filters]
     return filters

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cloud_bridge.registry import roster
+from cloud_bridge.store.errors import first_line
 from protocol import encode, roster_topic
 
 log = logging.getLogger(__name__)
@@ -47,5 +48,5 @@ def publish_pending(engine: Engine, client: mqtt.Client,
         return len(sent)
     except SQLAlchemyError as exc:
         log.warning("rosters not published this time (database: %s); retrying later",
-                    str(getattr(exc, "orig", None) or exc).splitlines()[0])
+                    first_line(exc))
         return 0

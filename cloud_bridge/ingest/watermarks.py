@@ -122,15 +122,3 @@ def touch(session: Session, recorded: Sequence[Accepted]) -> None:
                     last_unsynced_at=bindparam("b_at")),
             [{"b_device": d, "b_n": n, "b_at": newest[d]} for d, n in sorted(unsynced.items())],
         )
-
-
-def read(session: Session, device_ids: Collection[str]) -> dict[str, int]:
-    """The stored watermarks of ``device_ids`` (0 for a kiosk without a row)."""
-    if not device_ids:
-        return {}
-    rows = session.execute(
-        select(AckWatermark.device_id, AckWatermark.acked_seq)
-        .where(AckWatermark.device_id.in_(sorted(device_ids)))
-    ).all()
-    found = dict(rows)
-    return {d: found.get(d, 0) for d in device_ids}

@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud_bridge.settings import BridgeSettings
+from cloud_bridge.store.errors import first_line, is_outage
 from protocol import CloudAck, ack_topic, encode
 
 from . import mqtt as mqtt_setup
@@ -245,7 +246,6 @@ class IngestWorker:
                 qos=message.qos,
                 received_at=datetime.now(UTC),
                 generation=self._generation,
-                retained=bool(message.retain),
             ))
         except Exception:  # never let paho's thread die: a dead reader is a silent dead worker
             log.exception("ingest worker %s: could not queue a message", self.client_id)
@@ -328,16 +328,20 @@ class IngestWorker:
                     future = None
                 result = self._writer.commit(prepared)
             except SQLAlchemyError as exc:
+                if not is_outage(exc):
+                    # Not the database being away: a bug (bad messages are dead letters before
+                    # they reach the store). Retrying would stall the stream for ever; crash.
+                    raise
                 future = None
                 failures += 1
                 self.stats.database_retries += 1
                 if failures == 1:
                     log.warning("ingest worker %s: database unavailable (%s); keeping %d "
                                 "messages unacknowledged and retrying", self.client_id,
-                                _one_line(exc), len(batch))
+                                first_line(exc), len(batch))
                 elif delay >= ingest.retry_max_s:
                     log.error("ingest worker %s: database still unavailable after %d tries: %s",
-                              self.client_id, failures, _one_line(exc))
+                              self.client_id, failures, first_line(exc))
                 # Full jitter, so workers that lost the database together do not return together.
                 if self._stopping.wait(random.uniform(delay / 2, delay)):
                     return None
@@ -390,8 +394,3 @@ class IngestWorker:
         if device_ids is None:
             self._next_roster_poll = time.monotonic() + self.settings.ingest.roster_poll_s
         self.stats.rosters_published += rosters.publish_pending(self._engine, client, device_ids)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

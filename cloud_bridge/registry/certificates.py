@@ -33,6 +33,7 @@ from cloud_bridge.store.registry_models import CertificateSource, Lot, MarketChe
 from cloud_bridge.store.types import utcnow
 from protocol import Basis, Certificate, CertificateStyle, LotOutcome
 from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSION, verify_url
+from protocol.messages import Code, Phone, PlaceCode, Token
 
 from . import credit
 from .errors import Conflict, Forbidden, NotFound, Refused
@@ -42,8 +43,6 @@ from .keys import Principal
 QUANTITY_TOLERANCE = 1e-6
 """Relative slack when adding quantities (floats from JSON)."""
 
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
@@ -73,11 +72,11 @@ class ReissueRequest(_Body):
     product_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     quantity: Annotated[float, Field(gt=0, le=1e9)]
     unit: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    origin_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    origin_code: PlaceCode
     origin_detail: Annotated[str, StringConstraints(max_length=500)] = ""
     purchaser_id: Code
     purchaser_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    purchaser_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+    purchaser_phone: Phone
     basis: list[Basis] = Field(default_factory=lambda: [Basis.QUALITY_CONTROL], min_length=1,
                                max_length=3)
     sources: list[SourceUse] = Field(min_length=1, max_length=100)

@@ -42,7 +42,6 @@ class KioskHealth:
     device_id: str
     station_id: str
     place_code: str
-    retired: bool
     state: str
     """``online``, ``offline`` or ``unknown`` (never heard from)."""
     state_since: datetime | None
@@ -109,7 +108,6 @@ def _health(device: Device, status: DeviceStatus | None, telemetry: LatestTeleme
                         watermark.last_record_at if watermark else None) if t is not None]
     health = KioskHealth(
         device_id=device.id, station_id=device.station_id, place_code=device.place_code,
-        retired=device.state == DeviceStateValue.RETIRED,
         state=status.state if status else "unknown",
         state_since=status.received_at if status else None,
         graceful=bool(status and status.graceful),

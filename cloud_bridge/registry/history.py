@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_bridge.store.registry_models import HistoryEntry
@@ -43,12 +42,3 @@ def log_change(
     """
     session.add(HistoryEntry(at=at or utcnow(), entity=entity, entity_id=entity_id[:100],
                              action=action, actor=actor[:100], reason=reason, data=data))
-
-
-def history_of(session: Session, entity: str, entity_id: str) -> list[HistoryEntry]:
-    """Every history row of one thing, oldest first."""
-    return list(session.scalars(
-        select(HistoryEntry)
-        .where(HistoryEntry.entity == entity, HistoryEntry.entity_id == entity_id)
-        .order_by(HistoryEntry.at, HistoryEntry.id)
-    ))

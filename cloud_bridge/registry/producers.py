@@ -19,6 +19,7 @@ from cloud_bridge.store.registry_models import Producer
 from cloud_bridge.store.types import utcnow
 from protocol import ProducerEvent
 
+from .errors import NotFound
 from .history import log_change
 from .roster import bump_stations
 
@@ -82,11 +83,11 @@ def set_active(session: Session, producer_id: str, active: bool, *, actor: str,
     """Suspend or restore a producer (a supervisor's act); the station's roster changes.
 
     Raises:
-        LookupError: no such producer.
+        NotFound: no such producer.
     """
     row = session.get(Producer, producer_id, with_for_update=True)
     if row is None:
-        raise LookupError(f"no producer {producer_id!r}")
+        raise NotFound("not_found", f"no producer {producer_id!r}")
     if row.active != active:
         row.active = active
         row.updated_at = utcnow()

@@ -77,12 +77,13 @@ def prune(session: Session, *, retention_days: int, now: datetime | None = None,
     ).scalar_subquery()
     kept_cert = aliased(CertificateRecord)
     # Runs after the certificates are deleted: a row a remaining certificate names stays.
-    old_ledger = and_(
-        LedgerRecord.received_at < cutoff,
-        ~exists().where(and_(kept_cert.device_id == LedgerRecord.device_id,
-                             or_(kept_cert.seq == LedgerRecord.seq,
-                                 kept_cert.void_seq == LedgerRecord.seq))),
-    )
+    refers = and_(kept_cert.device_id == LedgerRecord.device_id,
+                  or_(kept_cert.seq == LedgerRecord.seq, kept_cert.void_seq == LedgerRecord.seq))
+    if dry_run:
+        # Nothing was deleted: the old certificates are still there, and must not keep the
+        # ledger rows they name, or the count would fall short of what a real run deletes.
+        refers = and_(refers, kept_cert.token.not_in(old_certs))
+    old_ledger = and_(LedgerRecord.received_at < cutoff, ~exists().where(refers))
     plan = [
         ("market_checks", delete(MarketCheck).where(MarketCheck.token.in_(old_certs))),
         ("certificate_sources", delete(CertificateSource).where(

@@ -17,6 +17,16 @@ from cloud_bridge.store.registry_models import CreditEvent, HistoryEntry, Produc
 
 from . import credit
 
+LIKE_ESCAPE = "\\"
+"""The escape character of the LIKE patterns made with ``like_escape``."""
+
+
+def like_escape(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (use with ``escape=LIKE_ESCAPE``): its
+    ``%``, ``_`` and escape characters match themselves, not any text."""
+    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")
+            .replace("_", LIKE_ESCAPE + "_"))
+
 
 @dataclass
 class ProducerRecord:
@@ -31,9 +41,9 @@ def list_producers(session: Session, query: str = "", limit: int = 100) -> list[
     """Producers matching ``query`` (id, name, phone or card), newest first."""
     stmt = select(Producer).order_by(Producer.updated_at.desc()).limit(limit)
     if query:
-        like = f"%{query.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(Producer.producer_id.like(like), Producer.name.like(like),
-                              Producer.phone.like(like), Producer.card_code.like(like)))
+        like = f"%{like_escape(query)}%"
+        stmt = stmt.where(or_(*(column.like(like, escape=LIKE_ESCAPE) for column in (
+            Producer.producer_id, Producer.name, Producer.phone, Producer.card_code))))
     return list(session.scalars(stmt))
 
 
@@ -84,9 +94,9 @@ def search_certificates(session: Session, query: str = "", limit: int = 100
     """Certificates by token, serial or producer id (exact or prefix), newest first."""
     stmt = select(CertificateRecord).order_by(CertificateRecord.recorded_at.desc()).limit(limit)
     if query:
-        prefix = query.replace("%", "").replace("_", r"\_") + "%"
+        prefix = like_escape(query) + "%"
         stmt = stmt.where(or_(CertificateRecord.token == query,
-                              CertificateRecord.serial.like(prefix, escape="\\"),
+                              CertificateRecord.serial.like(prefix, escape=LIKE_ESCAPE),
                               CertificateRecord.producer_id == query))
     return list(session.scalars(stmt))
 

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from cloud_bridge.store.models import CertificateRecord, Device, StripReadingRecord
 from cloud_bridge.store.types import utcnow
 
-DAY_OFFSET = timedelta(hours=8)
+from .times import CHINA_UTC_HOURS
+
+DAY_OFFSET = timedelta(hours=CHINA_UTC_HOURS)
 
 
 @dataclass
@@ -49,9 +51,9 @@ class Stats:
 def day_of(session: Session, column: Any) -> ColumnElement[str]:
     """The local (UTC+8) day of a UTC timestamp column, as ISO text, on either database."""
     if session.get_bind().dialect.name == "postgresql":
-        shifted = column + literal_column("interval '8 hours'")
+        shifted = column + literal_column(f"interval '{CHINA_UTC_HOURS} hours'")
         return func.to_char(cast(shifted, Date), "YYYY-MM-DD")
-    return func.date(column, "+8 hours")
+    return func.date(column, f"+{CHINA_UTC_HOURS} hours")
 
 
 def local_day(at: datetime) -> date:

@@ -15,7 +15,12 @@ Cases 2 and 3 are flagged, and a time before ``EPOCH_FLOOR`` is never shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+CHINA_UTC_HOURS = 8
+"""China Standard Time is UTC+8 all year (no daylight saving): the local time of the pages, of
+the statistics' days and of the EPCIS events."""
+CHINA = timezone(timedelta(hours=CHINA_UTC_HOURS))
 
 EPOCH_FLOOR = datetime(2024, 1, 1, tzinfo=UTC)
 """No record of this system predates it; an earlier time is a clock that was not set."""

@@ -16,18 +16,23 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.patterns import PLACE_CODE_PATTERN, STATION_PATTERN
 from cloud_bridge.registry.broker_auth import mosquitto_hash, new_password
 from protocol import ProtocolError, check_device_id, load_public_key
 
 from .models import AckWatermark, Device, DeviceStateValue
 from .types import utcnow
 
-_STATION_RE = re.compile(r"^[A-Za-z0-9]{2,16}$")
-_PLACE_RE = re.compile(r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")
+_STATION_RE = re.compile(STATION_PATTERN)
+_PLACE_RE = re.compile(PLACE_CODE_PATTERN)
 
 
 class EnrolmentError(ValueError):
     """A device that cannot be enrolled or retired as asked; the message says why."""
+
+
+class DeviceNotFound(EnrolmentError):
+    """No device has this id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +105,11 @@ def retire_device(session: Session, device_id: str, *, actor: str = "cli") -> De
     """Retire a kiosk: from now on its messages are dead-lettered (the caller commits).
 
     Raises:
-        EnrolmentError: no such device, or it is already retired.
+        DeviceNotFound: no such device. EnrolmentError: it is already retired.
     """
     device = session.get(Device, device_id)
     if device is None:
-        raise EnrolmentError(f"no device {device_id!r} is enrolled")
+        raise DeviceNotFound(f"no device {device_id!r} is enrolled")
     if device.state == DeviceStateValue.RETIRED:
         raise EnrolmentError(f"device {device_id!r} is already retired")
     device.state = DeviceStateValue.RETIRED

@@ -61,6 +61,22 @@ def test_pruning_keeps_everything_within_retention_and_chains_of_sources(
         prune(session, retention_days=30)
 
 
+def test_a_dry_run_counts_what_a_real_run_deletes(
+    store: Engine, kiosk: FakeKiosk, writer: BatchWriter
+) -> None:
+    old_cert, old_voided = kiosk.certificate(), kiosk.certificate()
+    at(writer, OLD, old_cert, old_voided, kiosk.void(token_of(old_voided)), kiosk.reading())
+    at(writer, NOW - timedelta(days=3), kiosk.certificate())
+    with session_factory(store).begin() as session:
+        dry = prune(session, retention_days=730, dry_run=True)
+    assert scalar(store, "SELECT count(*) FROM ledger") == 5  # the dry run deleted nothing
+    with session_factory(store).begin() as session:
+        real = prune(session, retention_days=730)
+    # The old certificates' own ledger rows (issue and void) are counted too.
+    assert dry.deleted["ledger"] == 4
+    assert dry.deleted == real.deleted
+
+
 def test_epcis_document_has_the_2_0_shape_and_each_kind_of_event(
     store: Engine, kiosk: FakeKiosk, writer: BatchWriter
 ) -> None:

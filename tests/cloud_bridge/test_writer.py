@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import count as counter
 
 import pytest
@@ -18,6 +18,7 @@ from cloud_bridge.store import (
     retire_device,
     session_factory,
 )
+from protocol import StatusMessage, seal, status_topic
 from tests.support.cloud import count, enroll, rows, scalar
 from tests.support.kiosk_messages import FakeKiosk
 
@@ -226,3 +227,33 @@ def test_status_replays_keep_the_time_the_change_was_heard(
     assert scalar(store, "SELECT state FROM device_status") == "offline"
     write(writer, kiosk.telemetry(outbox_pending=3), kiosk.telemetry(outbox_pending=7))
     assert scalar(store, "SELECT outbox_pending FROM latest_telemetry") == 7
+
+
+def _status_at(kiosk: FakeKiosk, when: datetime) -> tuple[str, bytes]:
+    fields = kiosk.header("status", time=when, state="online", graceful=False,
+                          software_version="0.1.0")
+    _, payload = seal(StatusMessage, fields, kiosk.key)
+    return status_topic(kiosk.device_id), payload
+
+
+def test_a_time_with_no_utc_equivalent_is_a_dead_letter_not_a_stuck_batch(
+    store: Engine, kiosk: FakeKiosk, writer: BatchWriter
+) -> None:
+    # Valid ISO 8601 and AwareDatetime, but UTC would be year 0 (or 10000): not storable.
+    too_early = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    too_late = datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1)))
+    bad_status = _status_at(kiosk, too_early)
+    bad_certificate = kiosk.certificate(issued_at=too_late)  # seq 1
+    good = kiosk.certificate(seq=1)
+    result = writer.write([inbound(bad_status), inbound(bad_certificate), inbound(good),
+                           inbound(kiosk.status())])
+    assert [v.outcome for v in result.verdicts] == [
+        Outcome.DEAD_LETTER, Outcome.DEAD_LETTER, Outcome.RECORDED, Outcome.UPDATED]
+    rejections = [v.rejection for v in result.verdicts[:2]]
+    assert [r.code for r in rejections if r] == ["unstorable", "unstorable"]
+    reasons = [r.reason for r in rejections if r]
+    assert "'time'" in reasons[0] and "UTC" in reasons[0]
+    assert "'body.certificate.issued_at'" in reasons[1]
+    assert count(store, DeadLetter) == 2
+    assert count(store, LedgerRecord) == 1
+    assert result.watermarks == {kiosk.device_id: 1}

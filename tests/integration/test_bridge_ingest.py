@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine
@@ -21,7 +22,7 @@ from cloud_bridge.store import (
     LedgerRecord,
     StripReadingRecord,
 )
-from protocol import CloudAck, ack_topic
+from protocol import CloudAck, StatusMessage, ack_topic, seal, status_topic
 from tests.support.cloud import bridge_settings, count, enroll, migrated_engine, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.mosquitto import Mosquitto
@@ -158,3 +159,22 @@ def test_bad_messages_are_dead_lettered_and_the_stream_goes_on(
     assert worker.stats.dead_letters == len(bad)
     # Dead letters are stored, so the broker is told it may forget them too.
     wait_until(lambda: worker.stats.pubacks_sent == len(bad) + 2)
+
+
+def test_a_time_the_store_cannot_convert_to_utc_is_dead_lettered_and_the_stream_goes_on(
+    mosquitto: Mosquitto, store: Engine, kiosk: FakeKiosk, worker: IngestWorker
+) -> None:
+    # Passes the contract (an aware ISO time) but its UTC equivalent is before year 1: once,
+    # the store's error was taken for an outage and the batch retried for ever.
+    fields = kiosk.header("status", state="online", graceful=False, software_version="0.1.0",
+                          time=datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))))
+    _, unstorable = seal(StatusMessage, fields, kiosk.key)
+    with Publisher(mosquitto.url) as publisher:
+        publisher.publish([(status_topic(kiosk.device_id), unstorable)])
+        publisher.publish([kiosk.certificate()])
+        wait_until(lambda: count(store, LedgerRecord) == 1)
+        wait_until(lambda: count(store, DeadLetter) == 1)
+    assert rows(store, "SELECT code FROM dead_letters")[0][0] == "unstorable"
+    assert "'time'" in rows(store, "SELECT reason FROM dead_letters")[0][0]
+    assert worker.running and not worker.crashed
+    assert worker.stats.database_retries == 0

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import StatementError
 
 from cloud_bridge.ingest import IngestWorker, WorkerCrashed
 from cloud_bridge.store import LedgerRecord, make_engine, migrate
@@ -185,5 +186,30 @@ def test_a_crashing_committer_stops_the_worker_loudly_and_acknowledges_nothing(
         with IngestWorker(settings, engine) as healthy:
             wait_until(lambda: count(engine, LedgerRecord) == 1)
             healthy.check()
+    finally:
+        engine.dispose()
+
+
+def test_a_database_error_that_is_no_outage_crashes_the_worker_instead_of_retrying_for_ever(
+    mosquitto: Mosquitto, database_url: str
+) -> None:
+    kiosk = FakeKiosk()
+    migrate(database_url)
+    engine = make_engine(database_url)
+    enroll(engine, kiosk)
+    try:
+        worker = IngestWorker(bridge_settings(mosquitto.url, database_url), engine).start()
+
+        def unbindable(batch: object) -> object:
+            raise StatementError("(builtins.OverflowError) date value out of range",
+                                 "INSERT INTO device_status ...", {}, OverflowError())
+
+        worker._writer.commit = unbindable  # type: ignore[method-assign]
+        with Publisher(mosquitto.url) as publisher:
+            publisher.publish([kiosk.certificate()])
+            with pytest.raises(WorkerCrashed, match="out of range"):
+                worker.wait(timeout=10)
+        worker.stop()
+        assert worker.stats.database_retries == 0 and worker.stats.pubacks_sent == 0
     finally:
         engine.dispose()

@@ -1,0 +1,36 @@
+"""The text patterns the cloud checks, taken from the wire contract where it has them.
+
+``protocol.messages`` declares its string types (``Token``, ``Code``, ``PlaceCode``...) as
+annotated strings; the cloud reuses those types for its request bodies, and their patterns
+(``pattern_of``) where it needs a plain regular expression: a path parameter, a hand check.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import StringConstraints
+
+from protocol.messages import Code, PlaceCode, Token
+from protocol.topics import DEVICE_ID_PATTERN
+
+
+def pattern_of(annotated: Any) -> str:
+    """The regular expression of an annotated string type (``Annotated[str, StringConstraints
+    (pattern=...)]``)."""
+    for meta in get_args(annotated)[1:]:
+        if isinstance(meta, StringConstraints) and isinstance(meta.pattern, str):
+            return meta.pattern
+    raise ValueError(f"{annotated!r} declares no pattern")
+
+
+TOKEN_PATTERN = pattern_of(Token)
+TOKEN_RULE = "a certificate token is 22-64 characters of A-Z, a-z, 0-9, '_' and '-'"
+"""What ``TOKEN_PATTERN`` asks, in words (the ``malformed_token`` answer)."""
+CODE_PATTERN = pattern_of(Code)
+PLACE_CODE_PATTERN = pattern_of(PlaceCode)
+STATION_PATTERN = r"^[A-Za-z0-9]{2,16}$"
+"""A station id as enrolment accepts it (letters and digits; the contract's is a ``Code``)."""
+
+__all__ = ["CODE_PATTERN", "DEVICE_ID_PATTERN", "PLACE_CODE_PATTERN", "STATION_PATTERN",
+           "TOKEN_PATTERN", "TOKEN_RULE", "pattern_of"]
