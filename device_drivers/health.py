@@ -44,7 +44,9 @@ class Health:
     def from_error(cls, device: str, backend: str, exc: DeviceError) -> Health:
         """The health of a device whose check raised: absent, or at fault, with the fix."""
         state = HealthState.ABSENT if isinstance(exc, DeviceAbsent) else HealthState.FAULT
-        return cls(device, backend, state, str(exc), exc.fix)
+        # The message alone: str(exc) ends with the fix too, which is carried separately.
+        detail = str(exc.args[0]) if exc.args else str(exc)
+        return cls(device, backend, state, detail, exc.fix)
 
     @classmethod
     def usable(cls, device: str, backend: str, detail: str) -> Health:

@@ -10,7 +10,9 @@ burst starts again, because frames of one burst must come from one uninterrupted
 from __future__ import annotations
 
 import logging
+import threading
 from abc import abstractmethod
+from typing import Self
 
 import numpy as np
 
@@ -67,6 +69,10 @@ class Camera(OpenClose):
 
     def __init__(self, config: CameraConfig) -> None:
         self.config = config
+        # One thread at a time talks to the device: health checks (health watch, telemetry,
+        # readiness) run in worker threads and may overlap a burst, and capture libraries
+        # (OpenCV's VideoCapture) are not thread-safe. Reentrant: a burst reopens the camera.
+        self._io_lock = threading.RLock()
 
     # -- backend seam ------------------------------------------------------------------------
 
@@ -87,6 +93,14 @@ class Camera(OpenClose):
         return f"{self.backend} camera {self.config.device}"
 
     # -- life cycle --------------------------------------------------------------------------
+
+    def open(self) -> Self:
+        with self._io_lock:
+            return super().open()
+
+    def close(self) -> None:
+        with self._io_lock:
+            super().close()
 
     def _after_open(self) -> None:
         for _ in range(self.config.warmup_frames):
@@ -113,21 +127,22 @@ class Camera(OpenClose):
             DeviceAbsent: the camera stopped delivering and did not come back on reopening.
             CameraError: a frame stayed invalid (black, wrong size) after the retries.
         """
-        if not self._opened:
-            raise DeviceError(f"{self.name} is not open", fix="call open() first")
-        n = self.config.burst_size if count is None else count
-        if n < 1:
-            raise ValueError("a burst has at least one frame")
-        try:
-            return self._burst(n)
-        except _Lost as lost:
-            log.warning("%s stopped after %d of %d frames; reopening once", self.name,
-                        lost.got, n)
-            self._reopen(lost.got, n)
-        try:
-            return self._burst(n)
-        except _Lost as lost:
-            raise self._lost_error(lost.got, n) from None
+        with self._io_lock:
+            if not self._opened:
+                raise DeviceError(f"{self.name} is not open", fix="call open() first")
+            n = self.config.burst_size if count is None else count
+            if n < 1:
+                raise ValueError("a burst has at least one frame")
+            try:
+                return self._burst(n)
+            except _Lost as lost:
+                log.warning("%s stopped after %d of %d frames; reopening once", self.name,
+                            lost.got, n)
+                self._reopen(lost.got, n)
+            try:
+                return self._burst(n)
+            except _Lost as lost:
+                raise self._lost_error(lost.got, n) from None
 
     def _burst(self, n: int) -> list[Frame]:
         frames: list[Frame] = []
@@ -171,16 +186,17 @@ class Camera(OpenClose):
 
     def health(self) -> Health:
         """Open if needed, capture one frame, report the state and what to do."""
-        opened_here = not self._opened
-        try:
-            if opened_here:
-                self.open()
-            frame = self.capture()
-        except DeviceError as exc:
-            return Health.from_error("camera", self.backend, exc)
-        finally:
-            if opened_here:
-                self.close()
+        with self._io_lock:
+            opened_here = not self._opened
+            try:
+                if opened_here:
+                    self.open()
+                frame = self.capture()
+            except DeviceError as exc:
+                return Health.from_error("camera", self.backend, exc)
+            finally:
+                if opened_here:
+                    self.close()
         w, h = self.resolution
         detail = (f"{w}x{h}, mean level {float(frame.mean()):.0f}, exposure "
                   f"{self.config.exposure_us} µs, gain {self.config.gain:g}")

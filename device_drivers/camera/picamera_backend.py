@@ -7,11 +7,12 @@ Wiring: a Pi camera module on the Pi's CSI connector; ``device`` is the camera n
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from device_drivers.camera.base import Camera, Frame
 from device_drivers.config import CameraConfig
-from device_drivers.errors import DeviceAbsent
+from device_drivers.errors import CameraSettingsError, DeviceAbsent
 
 
 class PiCamera(Camera):
@@ -32,11 +33,23 @@ class PiCamera(Camera):
                 fix="on Raspberry Pi OS: sudo apt install python3-picamera2, and create the "
                     "virtual environment with --system-site-packages") from exc
         cfg = self.config
-        index = int(cfg.device)
+        try:
+            index = int(cfg.device)
+        except (TypeError, ValueError) as exc:
+            raise DeviceAbsent(
+                f"camera backend 'picamera' takes a camera number, not {cfg.device!r}",
+                fix="set devices.camera.device to the Pi camera's number (0), or use "
+                    "backend 'opencv' for a USB camera") from exc
         if index >= len(Picamera2.global_camera_info()):
             raise DeviceAbsent(f"no Pi camera number {index}",
                                fix="check the camera's ribbon cable (rpicam-hello --list-cameras)")
-        cam = Picamera2(index)
+        try:
+            cam = Picamera2(index)
+        except Exception as exc:  # picamera2 raises RuntimeError and others when busy
+            raise DeviceAbsent(
+                f"cannot open Pi camera {index}: {exc}",
+                fix="stop the other program using the camera (rpicam-hello, rpicam-still, "
+                    "another kiosk process), then try again; if it persists, reboot") from exc
         try:
             # "RGB888" is stored B, G, R: OpenCV's order.
             cam.configure(cam.create_still_configuration(
@@ -49,9 +62,15 @@ class PiCamera(Camera):
                 "ColourGains": tuple(cfg.colour_gains),
             })
             cam.start()
-        except Exception:
-            cam.close()
-            raise
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                cam.close()
+            raise CameraSettingsError(
+                f"Pi camera {index} refused the fixed settings "
+                f"({cfg.width}x{cfg.height}, exposure {cfg.exposure_us} µs, gain {cfg.gain:g}): "
+                f"{exc}",
+                fix="set devices.camera width/height, exposure and gain to values this camera "
+                    "supports (rpicam-hello --list-cameras)") from exc
         self._cam = cam
 
     def _close(self) -> None:

@@ -47,14 +47,19 @@ class Printer(ContextManaged):
         self.backend = config.backend
         self._factory = transport_factory
         self._transport: Transport | None = None
+        self._stale = False  # the printer stopped answering on this transport
         self.last_image: Image.Image | None = None
 
     def open(self) -> Self:
+        """Open the transport; replace one on which the printer stopped answering."""
+        if self._stale:
+            self.close()
         if self._transport is None:
             self._transport = self._factory()
         return self
 
     def close(self) -> None:
+        self._stale = False
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
@@ -93,6 +98,9 @@ class Printer(ContextManaged):
                                                 escpos.STATUS_OFFLINE_CAUSE,
                                                 escpos.STATUS_PAPER)]
         if any(a is None for a in answers):
+            # The printer may be off or its link dead (a USB printer unplugged leaves a dead
+            # handle): the next open() replaces the link.
+            self._stale = True
             raise PrinterOffline(
                 f"printer on {self.config.target or 'simulated'} does not answer status "
                 "requests", fix="check that the printer is switched on and its cable is in")
@@ -130,7 +138,11 @@ class Printer(ContextManaged):
                              f"{self.paper_width}")
         self._check_ready("before printing")
         job = escpos.receipt_job(image, self.config.feed_lines, self.config.cut)
-        self._link().write(job)
+        try:
+            self._link().write(job)
+        except DeviceError:
+            self.close()  # the transport failed mid-job: the next open() makes a new one
+            raise
         self.last_image = image
         self._check_ready("after printing: the receipt may be incomplete")
 
@@ -146,7 +158,7 @@ class Printer(ContextManaged):
         """Ask the printer's status and say what to do about it."""
         opened_here = self._transport is None
         try:
-            if opened_here:
+            if opened_here or self._stale:
                 self.open()
             status = self.status()
         except DeviceError as exc:

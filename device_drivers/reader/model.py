@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from device_drivers.errors import ProtocolMismatch
+
 # What a person should do about each error code the board can report (hardware/PROTOCOL.md).
 FIXES: dict[str, str] = {
     "bad_value": "this is a bug in the kiosk software; report it with the log",
@@ -19,6 +21,23 @@ FIXES: dict[str, str] = {
 
 def fix_for(code: str) -> str:
     return FIXES.get(code, "call a technician: the reader board reported an unknown fault")
+
+
+_GARBLED_FIX = ("the reader firmware does not match this kiosk; update it: "
+                "nongan firmware deploy --port PORT")
+
+
+def _garbled(what: str, fields: dict[str, Any], exc: Exception | None = None) -> ProtocolMismatch:
+    detail = f": {exc}" if exc is not None else ""
+    return ProtocolMismatch(f"reader board sent a {what} this kiosk cannot read "
+                            f"({fields!r}){detail}", fix=_GARBLED_FIX)
+
+
+def _faults(fields: dict[str, Any]) -> tuple[str, ...]:
+    faults = fields.get("faults", [])
+    if not isinstance(faults, list | tuple) or not all(isinstance(f, str) for f in faults):
+        raise _garbled("status (faults is not a list of codes)", fields)
+    return tuple(faults)
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,11 @@ class FirmwareInfo:
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> FirmwareInfo:
-        return cls(fw=str(fields.get("fw", "?")), proto=int(fields.get("proto", 0)),
+        try:
+            proto = int(fields.get("proto", 0))
+        except (TypeError, ValueError) as exc:
+            raise _garbled("hello", fields, exc) from exc
+        return cls(fw=str(fields.get("fw", "?")), proto=proto,
                    board=str(fields.get("board", "?")), boot=str(fields.get("boot", "?")))
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,14 +95,20 @@ class ReaderStatus:
     def from_fields(cls, fields: dict[str, Any]) -> ReaderStatus:
         temp = fields.get("temp")
         setpoint = fields.get("setpoint")
+        try:
+            led = float(fields.get("led", 0.0))
+            temperature_c = None if temp is None else float(temp)
+            setpoint_c = None if setpoint is None else float(setpoint)
+        except (TypeError, ValueError) as exc:
+            raise _garbled("status", fields, exc) from exc
         return cls(
-            led=float(fields.get("led", 0.0)),
+            led=led,
             tray=str(fields.get("tray", "unknown")),
             cassette=bool(fields.get("cassette", False)),
-            temperature_c=None if temp is None else float(temp),
-            setpoint_c=None if setpoint is None else float(setpoint),
+            temperature_c=temperature_c,
+            setpoint_c=setpoint_c,
             heating=bool(fields.get("heating", False)),
-            faults=tuple(str(f) for f in fields.get("faults", ())),
+            faults=_faults(fields),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -95,7 +95,11 @@ class SerialReaderController(ReaderController):
                 port.close()
 
     def _reconnect(self) -> None:
-        """Reopen a port that vanished; raise DeviceAbsent if it stays away."""
+        """Reopen a port that vanished; raise DeviceAbsent if it stays away.
+
+        Giving up leaves the controller closed (``is_open`` False), so the next ``open()`` or
+        ``health()`` tries the port again once the cable is back.
+        """
         self._close()
         deadline = time.monotonic() + self.config.reconnect_s
         while True:
@@ -104,6 +108,7 @@ class SerialReaderController(ReaderController):
                 return
             except DeviceAbsent:
                 if time.monotonic() > deadline:
+                    self._info = None
                     raise
                 time.sleep(0.1)
 
@@ -215,7 +220,13 @@ class SerialReaderController(ReaderController):
                         raise ReaderReset(f"reader board's port {self.port_name} vanished "
                                           f"during {op!r}",
                                           fix="check the USB cable to the reader board") from exc
-                    self._after_reconnect()
+                    try:
+                        self._after_reconnect()
+                    except _PortLost as again:
+                        raise ReaderReset(f"reader board's port {self.port_name} vanished "
+                                          f"again after reopening during {op!r}",
+                                          fix="check the USB cable to the reader board") \
+                            from again
         raise AssertionError("unreachable")
 
     def _after_reconnect(self) -> None:

@@ -10,12 +10,14 @@ through is GS (0x1d), which GS1 codes use to end a variable-length field.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from abc import abstractmethod
+from typing import Self
 
 from device_drivers.config import ScannerConfig
-from device_drivers.errors import DeviceError, IncompleteScan
+from device_drivers.errors import DeviceAbsent, DeviceError, IncompleteScan
 from device_drivers.health import Health
 from device_drivers.lifecycle import OpenClose
 
@@ -30,6 +32,24 @@ class Scanner(OpenClose):
 
     def __init__(self, config: ScannerConfig) -> None:
         self.config = config
+        # The scanner went away while open: it was closed, and the next read (or health check)
+        # opens it again, so a scanner plugged back in works without restarting the kiosk.
+        self._lost = False
+
+    def open(self) -> Self:
+        super().open()
+        self._lost = False
+        return self
+
+    def close(self) -> None:
+        self._lost = False
+        super().close()
+
+    def _went_away(self) -> None:
+        """Drop the dead handle; the next read_code or health() reopens the scanner."""
+        with contextlib.suppress(OSError):
+            self.close()
+        self._lost = True
 
     @abstractmethod
     def _open(self) -> None: ...
@@ -52,9 +72,26 @@ class Scanner(OpenClose):
         Raises:
             IncompleteScan: part of a code (no end-of-code in time), unprintable characters,
                 too long, or not matching ``pattern``.
+            DeviceAbsent: the scanner went away (it is closed; the next call opens it again).
         """
         if not self._opened:
-            raise DeviceError("scanner is not open", fix="call open() first")
+            if not self._lost:
+                raise DeviceError("scanner is not open", fix="call open() first")
+            try:
+                self.open()  # it went away earlier: DeviceAbsent again while it is still gone
+            except DeviceError:
+                self._lost = True
+                raise
+        try:
+            code = self._read_code(timeout_s)
+        except DeviceAbsent:
+            self._went_away()
+            raise
+        if code is not None:
+            self._validate(code, pattern)
+        return code
+
+    def _read_code(self, timeout_s: float) -> str | None:
         deadline = time.monotonic() + timeout_s
         while True:
             first = self._next_char(max(0.0, deadline - time.monotonic()))
@@ -62,9 +99,7 @@ class Scanner(OpenClose):
                 return None
             if first != "\n":  # a lone end-of-code is not a scan
                 break
-        code = self._rest_of_code(first)
-        self._validate(code, pattern)
-        return code
+        return self._rest_of_code(first)
 
     def _rest_of_code(self, first: str) -> str:
         chars = [first]
@@ -101,14 +136,14 @@ class Scanner(OpenClose):
 
     def health(self) -> Health:
         """Whether the scanner can be opened (a scanner cannot be asked anything more)."""
-        opened_here = not self._opened
-        try:
-            if opened_here:
+        if not self._opened:
+            lost = self._lost
+            try:
                 self.open()
-        except DeviceError as exc:
-            return Health.from_error("scanner", self.backend, exc)
-        finally:
-            if opened_here:
+            except DeviceError as exc:
+                self._lost = lost
+                return Health.from_error("scanner", self.backend, exc)
+            if not lost:  # a scanner that came back stays open for the reads that follow
                 self.close()
         return Health.usable("scanner", self.backend,
                              f"{self.config.target or 'simulated'} open; scan a code to test it")

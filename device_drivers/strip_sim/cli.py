@@ -82,6 +82,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def build_spec(args: argparse.Namespace) -> SceneSpec:
     """The scene the options describe."""
+    if args.frame_index < 0:
+        raise ValueError(f"--frame-index must be 0 or more, not {args.frame_index}")
     geometry: CassetteGeometry = CASSETTES[args.cassette]()
     n = len(geometry.windows)
     ratios = list(args.tc)
@@ -135,6 +137,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"nongan simulate strip: {args.output}: use a .png or .jpg file name",
               file=sys.stderr)
         return 2
+    if args.truth:
+        try:  # before the image is written, so a bad --truth leaves no image without truth
+            args.truth.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"nongan simulate strip: cannot write --truth {args.truth}: {exc}",
+                  file=sys.stderr)
+            return 2
     frame = render_scene(spec, frame_index=args.frame_index)
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +155,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"nongan simulate strip: cannot write {args.output}", file=sys.stderr)
         return 2
     if args.truth:
-        args.truth.write_text(json.dumps(asdict(spec), indent=2, default=str))
+        try:
+            args.truth.write_text(json.dumps(asdict(spec), indent=2, default=str))
+        except OSError as exc:
+            print(f"nongan simulate strip: wrote {args.output} but cannot write --truth "
+                  f"{args.truth}: {exc}", file=sys.stderr)
+            return 2
     truths = ", ".join(f"window {i}: C {t.c_od:.3f} T {t.t_od:.3f} T/C "
                        f"{'-' if t.t_c is None else f'{t.t_c:.3f}'}"
                        for i, t in enumerate(spec.lines)) or "no cassette"

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from .geometry import cassette_to_frame, map_points, window_corners_mm
+from .geometry import cassette_to_frame, map_points, window_quads
 from .spec import (
     Camera,
     CassetteGeometry,
@@ -180,12 +180,6 @@ def random_scene(
     return spec
 
 
-def _window_polygons_mm(spec: SceneSpec) -> list[np.ndarray]:
-    assert spec.cassette is not None
-    m = cassette_to_frame(spec)
-    return [map_points(m, window_corners_mm(w)) for w in spec.cassette.windows]
-
-
 def _distance_to_polygon(point: np.ndarray, poly: np.ndarray) -> float:
     """Distance in pixels from a point to a convex polygon (0 inside)."""
     import cv2  # local: only this helper needs it
@@ -204,7 +198,7 @@ def _harmless_glare(spec: SceneSpec, rng: np.random.Generator, r: NuisanceRanges
     cam = spec.camera
     s = cam.px_per_mm
     m = cassette_to_frame(spec)
-    windows = _window_polygons_mm(spec)
+    windows = window_quads(spec)  # frame pixels
     wells = [map_points(m, np.array([w.well_centre_mm]))[0] for w in spec.cassette.windows]
     spots: list[GlareSpot] = []
     for _ in range(200):

@@ -11,7 +11,7 @@ colloidal gold absorbs most; the truth T/C of a window is ``t_od / c_od``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 # Relative absorbance of colloidal gold (~40 nm, peak near 525 nm) seen by a camera's blue,
 # green and red channels (BGR order, green = 1). Gold lines look red-purple for this reason.
@@ -202,7 +202,3 @@ class SceneSpec:
             )
         if self.camera.width < 64 or self.camera.height < 64:
             raise ValueError("frame too small")
-
-    def with_lines(self, *lines: LineTruth) -> SceneSpec:
-        """The same scene with other line densities."""
-        return replace(self, lines=tuple(lines))

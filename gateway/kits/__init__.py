@@ -3,6 +3,8 @@ and the dated limits table. Data files live in ``gateway/kits/data``; see docs/s
 for how to add a kit.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .catalogue import (
     DEFAULT_PATH,
     Catalogue,
@@ -24,7 +26,20 @@ from .models import (
     Product,
     WindowLayout,
 )
-from .simulation import sim_geometry
+
+if TYPE_CHECKING:
+    from .simulation import sim_geometry
+
+
+def __getattr__(name: str) -> Any:
+    # sim_geometry needs the strip simulator (and so OpenCV): loaded only when asked for, so
+    # that reading the catalogue stays quick.
+    if name == "sim_geometry":
+        from .simulation import sim_geometry
+
+        return sim_geometry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_PATH",

@@ -77,22 +77,25 @@ class LineModel:
         return sel, fine, kernel
 
     def _solve_od(self, s_fine: np.ndarray, kernel: np.ndarray, y: np.ndarray,
-                  od0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gauss-Newton on the density for each candidate shape (rows of ``s_fine``)."""
+                  od0: np.ndarray, weight: np.ndarray | float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gauss-Newton on the density for each candidate shape (rows of ``s_fine``), from
+        the start densities ``od0``; ``weight`` (one row per candidate, or a scalar) says which
+        data samples count (a weight of 1.0 changes nothing, bit for bit)."""
         od = od0.copy()
         ls = -LN10 * s_fine  # 10 ** (-od * s) == exp(od * ls), and exp is the cheaper call
         for _ in range(GN_STEPS):
             t = np.exp(od[:, None] * ls)
             model = t @ kernel.T
-            jac = (ls * t) @ kernel.T
-            r = y[None, :] - model
+            jac = (ls * t) @ kernel.T * weight
+            r = (y[None, :] - model) * weight
             jj = (jac * jac).sum(axis=1)
             od = od + (r * jac).sum(axis=1) / np.maximum(jj, 1e-12)
             od = np.clip(od, -0.5, 3.0)
         t = np.exp(od[:, None] * ls)
         model = t @ kernel.T
-        jac = (ls * t) @ kernel.T
-        sse = ((y[None, :] - model) ** 2).sum(axis=1)
+        jac = (ls * t) @ kernel.T * weight
+        sse = (((y[None, :] - model) * weight) ** 2).sum(axis=1)
         return od, sse, (jac * jac).sum(axis=1)
 
     def fit_free(self, guess: float, width_px: float, od_guess: float) -> Fit:
@@ -135,20 +138,7 @@ class LineModel:
         s_fine = soft_box(fine[None, :], centres[:, None], shape.width, shape.sigma_e)
         # Only the neighbourhood of each candidate counts, as for C.
         near = np.abs(xs[None, :] - centres[:, None]) <= reach
-        od = np.zeros(centres.size)
-        ls = -LN10 * s_fine
-        for _ in range(GN_STEPS):
-            t = np.exp(od[:, None] * ls)
-            model = t @ kernel.T
-            jac = (ls * t) @ kernel.T * near
-            r = (y[None, :] - model) * near
-            jj = (jac * jac).sum(axis=1)
-            od = np.clip(od + (r * jac).sum(axis=1) / np.maximum(jj, 1e-12), -0.5, 3.0)
-        t = np.exp(od[:, None] * ls)
-        model = t @ kernel.T
-        jac = (ls * t) @ kernel.T * near
-        sse = (((y[None, :] - model) * near) ** 2).sum(axis=1)
-        jj = (jac * jac).sum(axis=1)
+        od, sse, jj = self._solve_od(s_fine, kernel, y, np.zeros(centres.size), weight=near)
         return [Fit(float(od[i]), float(centres[i]), shape.width, shape.sigma_e,
                     self.noise_y / math.sqrt(max(float(jj[i]), 1e-12)), float(sse[i]))
                 for i in range(centres.size)]

@@ -53,11 +53,11 @@ def draw(frame: np.ndarray, located: Located, measures: dict[int, WindowMeasure]
             cv2.putText(img, f"{name} {line.od:.3f}",
                         tuple(int(v) for v in np.round(b + np.array([-20.0, 14.0]))),
                         font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        _plot(img, prof.absorbance, prof.x_mm, prof, i, kit)
+        _plot(img, prof.absorbance, prof.x_mm, i, kit)
     return img
 
 
-def _plot(img: np.ndarray, absorbance: np.ndarray, x_mm: np.ndarray, prof: object, index: int,
+def _plot(img: np.ndarray, absorbance: np.ndarray, x_mm: np.ndarray, index: int,
           kit: Kit) -> None:
     """Profile plot in the frame's top-left corner, one row per window."""
     x0, y0 = 10, 10 + index * (PLOT_H + 10)
@@ -76,8 +76,7 @@ def _plot(img: np.ndarray, absorbance: np.ndarray, x_mm: np.ndarray, prof: objec
                 cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
 
 
-def label_calls(img: np.ndarray, measures: dict[int, WindowMeasure],
-                results: list[ScoreResult]) -> None:
+def label_calls(img: np.ndarray, results: list[ScoreResult]) -> None:
     """Write each window's call and T/C into its plot panel (in place)."""
     for r in results:
         x0, y0 = 10, 10 + r.window * (PLOT_H + 10)

@@ -12,7 +12,7 @@ import numpy as np
 
 from gateway.kits import KitCatalogueError, UnknownCodeError, load_catalogue
 
-from .engine import DEFAULT_PX_PER_MM, score_windows
+from .engine import DEFAULT_PX_PER_MM, DEFAULT_SIZE, score_windows
 from .errors import ScoringError
 from .io import load_frame
 from .result import ScoreResult
@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--px-per-mm", type=float, default=DEFAULT_PX_PER_MM,
                    help=f"reader magnification (default {DEFAULT_PX_PER_MM})")
     p.add_argument("--any-size", action="store_true",
-                   help="accept frames of any size (default: 1280x960 only)")
+                   help="accept frames of any size (default: "
+                        f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]} only)")
     p.set_defaults(func=run)
 
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         windows = None if args.window is None else [args.window]
         results = score_windows(frames, kit, windows=windows, flat_field=flat,
                                 annotate=args.annotate is not None,
-                                expected_size=None if args.any_size else (1280, 960),
+                                expected_size=None if args.any_size else DEFAULT_SIZE,
                                 px_per_mm=args.px_per_mm)
     except ScoringError as exc:
         return _fail(str(exc))
@@ -94,6 +95,9 @@ def _load_flat(path: Path) -> np.ndarray:
         flat = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ScoringError(f"{path}: not a flat field saved with numpy.save ({exc})") from None
+    except EOFError:
+        raise ScoringError(f"{path}: the flat field file is empty or cut short; save it again "
+                           "with numpy.save (or recalibrate the reader)") from None
     if not isinstance(flat, np.ndarray):
         raise ScoringError(f"{path}: not a single array")
     return flat

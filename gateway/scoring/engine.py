@@ -32,7 +32,6 @@ from .result import ScoreResult
 DEFAULT_SIZE = (1280, 960)
 DEFAULT_PX_PER_MM = 12.0
 MAX_SPREAD = 0.1  # T/C spread over a burst beyond which the reading is not trusted
-INFORMATIONAL = {Reason.FRAMES_DISCARDED}
 
 
 def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
@@ -109,7 +108,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
     if annotate and annotated is not None:
         from .annotate import label_calls
 
-        label_calls(annotated, per_frame[0][1], results)
+        label_calls(annotated, results)
     return results
 
 

@@ -3,7 +3,7 @@ settings and failure handling through a scripted capture, and missing devices.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -222,3 +222,167 @@ def test_picamera_without_picamera2_says_how_to_install() -> None:
     with pytest.raises(DeviceAbsent, match="needs picamera2") as caught:
         PiCamera(CameraConfig(backend="picamera", device=0)).open()
     assert "python3-picamera2" in caught.value.fix
+
+
+# -- Pi camera backend, through a stub picamera2 module -----------------------------------------
+
+
+class _StubPicamera2:
+    """Stands in for picamera2.Picamera2; class attributes script its failures."""
+
+    cameras = 1
+    busy = False
+    refuse: str | None = None  # "configure", "set_controls" or "start"
+    made: ClassVar[list[_StubPicamera2]] = []
+
+    def __init__(self, index: int) -> None:
+        if self.busy:
+            raise RuntimeError("Failed to acquire camera: Device or resource busy")
+        self.index = index
+        self.closed = False
+        self.started = False
+        self.controls: dict[str, Any] = {}
+        self.size = (0, 0)
+        _StubPicamera2.made.append(self)
+
+    @staticmethod
+    def global_camera_info() -> list[dict[str, Any]]:
+        return [{"Num": n} for n in range(_StubPicamera2.cameras)]
+
+    def _maybe_refuse(self, step: str) -> None:
+        if self.refuse == step:
+            raise RuntimeError(f"{step} failed: invalid argument")
+
+    def create_still_configuration(self, main: dict[str, Any], buffer_count: int) -> Any:
+        return main
+
+    def configure(self, config: dict[str, Any]) -> None:
+        self._maybe_refuse("configure")
+        self.size = config["size"]
+
+    def set_controls(self, controls: dict[str, Any]) -> None:
+        self._maybe_refuse("set_controls")
+        self.controls = controls
+
+    def start(self) -> None:
+        self._maybe_refuse("start")
+        self.started = True
+
+    def capture_array(self, name: str) -> np.ndarray:
+        return np.full((self.size[1], self.size[0], 3), 90, np.uint8)
+
+    def stop(self) -> None:
+        self.started = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def stub_picamera2(monkeypatch: pytest.MonkeyPatch) -> type[_StubPicamera2]:
+    import sys
+    import types
+
+    module = types.ModuleType("picamera2")
+    module.Picamera2 = _StubPicamera2  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    monkeypatch.setattr(_StubPicamera2, "cameras", 1)
+    monkeypatch.setattr(_StubPicamera2, "busy", False)
+    monkeypatch.setattr(_StubPicamera2, "refuse", None)
+    monkeypatch.setattr(_StubPicamera2, "made", [])
+    return _StubPicamera2
+
+
+def _picam(device: Any = 0) -> PiCamera:
+    return PiCamera(CameraConfig(backend="picamera", device=device, width=W, height=H,
+                                 burst_size=2, warmup_frames=1))
+
+
+def test_picamera_fixes_its_settings_and_captures(stub_picamera2: type[_StubPicamera2]) -> None:
+    with _picam() as cam:
+        assert len(cam.capture_burst()) == 2
+        made = stub_picamera2.made[0]
+        assert made.controls["AeEnable"] is False and made.controls["AwbEnable"] is False
+    assert made.closed
+
+
+def test_picamera_given_a_device_path_is_absent_with_a_fix(
+        stub_picamera2: type[_StubPicamera2]) -> None:
+    with pytest.raises(DeviceAbsent, match="takes a camera number") as caught:
+        _picam("/dev/video0").open()
+    assert "devices.camera.device" in caught.value.fix
+    assert _picam("/dev/video0").health().state == "absent"
+
+
+def test_picamera_that_is_busy_is_absent_with_a_fix(
+        stub_picamera2: type[_StubPicamera2]) -> None:
+    stub_picamera2.busy = True
+    with pytest.raises(DeviceAbsent, match="busy") as caught:
+        _picam().open()
+    assert "other program" in caught.value.fix
+
+
+@pytest.mark.parametrize("step", ["configure", "set_controls", "start"])
+def test_picamera_refusing_its_settings_is_a_settings_error(
+        stub_picamera2: type[_StubPicamera2], step: str) -> None:
+    stub_picamera2.refuse = step
+    cam = _picam()
+    with pytest.raises(CameraSettingsError, match=f"{step} failed") as caught:
+        cam.open()
+    assert caught.value.fix
+    assert stub_picamera2.made[0].closed and not cam.is_open
+
+
+# -- threads ---------------------------------------------------------------------------------------
+
+
+class _OneThreadCamera(SimulatedCamera):
+    """Fails the test if two threads are ever inside the device at once (like VideoCapture)."""
+
+    def __init__(self, config: CameraConfig) -> None:
+        super().__init__(config)
+        self.inside = 0
+        self.overlaps = 0
+
+    def _read(self) -> np.ndarray | None:
+        import time
+
+        self.inside += 1
+        if self.inside > 1:
+            self.overlaps += 1
+        time.sleep(0.002)
+        try:
+            return super()._read()
+        finally:
+            self.inside -= 1
+
+
+def test_health_checks_never_overlap_a_burst() -> None:
+    import threading
+
+    cam = _OneThreadCamera(CameraConfig(backend="simulated", width=W, height=H, burst_size=5,
+                                        warmup_frames=1))
+    cam.show(_scene())
+    errors: list[BaseException] = []
+
+    def bursts() -> None:
+        try:
+            for _ in range(10):
+                assert len(cam.capture_burst()) == 5
+        except BaseException as exc:
+            errors.append(exc)
+
+    def checks() -> None:
+        for _ in range(10):
+            if not cam.health().ok:
+                errors.append(AssertionError("health not ok"))
+
+    with cam:
+        threads = [threading.Thread(target=bursts), threading.Thread(target=checks),
+                   threading.Thread(target=checks)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert cam.overlaps == 0

@@ -13,6 +13,7 @@ from PIL import Image, ImageChops
 
 from device_drivers import (
     DeviceAbsent,
+    Printer,
     PrinterConfig,
     PrinterOffline,
     PrinterOutOfPaper,
@@ -241,3 +242,67 @@ def test_images_that_do_not_fit_are_refused() -> None:
             printer.print_image(Image.new("1", (400, 10), 1))
         with pytest.raises(ValueError, match="1-bit"):
             printer.print_image(Image.new("L", (100, 10), 255))
+
+
+class _FlakyLink:
+    """A transport that answers status like a ready printer until it is told to die."""
+
+    can_query = True
+
+    def __init__(self) -> None:
+        self.dead_writes = False
+        self.silent = False
+        self.closed = False
+        self.written = bytearray()
+
+    def write(self, data: bytes) -> None:
+        if self.dead_writes:
+            raise PrinterOffline("printer on fake stopped taking data: gone", fix="replug it")
+        self.written += data
+
+    def query(self, request: bytes, timeout_s: float) -> int | None:
+        return None if self.silent else 0b0001_0010
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _flaky_printer() -> tuple[Printer, list[_FlakyLink]]:
+    links: list[_FlakyLink] = []
+
+    def factory() -> _FlakyLink:
+        links.append(_FlakyLink())
+        return links[-1]
+
+    cfg = PrinterConfig(backend="serial", target="fake", status_retries=0)
+    return Printer(cfg, factory), links
+
+
+def test_failed_write_drops_the_transport_and_open_makes_a_new_one() -> None:
+    printer, links = _flaky_printer()
+    printer.open()
+    links[0].dead_writes = True
+    with pytest.raises(PrinterOffline, match="stopped taking data"):
+        printer.print_image(_golden_image())
+    assert links[0].closed, "the dead transport was closed"
+    printer.open()
+    assert len(links) == 2, "open() made a new transport"
+    printer.print_image(_golden_image())
+    assert bytes(links[1].written) == GOLDEN_BIN.read_bytes()
+    printer.close()
+
+
+def test_printer_that_stops_answering_gets_a_new_transport_on_open() -> None:
+    printer, links = _flaky_printer()
+    with printer:
+        links[0].silent = True
+        with pytest.raises(PrinterOffline, match="does not answer status requests"):
+            printer.print_image(_golden_image())
+        assert links[0].written == b""
+        printer.open()
+        assert links[0].closed and len(links) == 2, "the silent link was replaced"
+        printer.print_image(_golden_image())
+        links[1].silent = True
+        assert printer.health().state == "fault"
+        assert printer.health().state == "ok", "health replaced the silent link"
+        assert len(links) == 3 and links[1].closed

@@ -15,6 +15,7 @@ from device_drivers.errors import (
     DeviceTimeout,
     ProtocolMismatch,
     ReaderError,
+    ReaderReset,
 )
 from device_drivers.reader import SerialReaderController, SimulatedReaderController
 from tests.device_drivers.fake_serial import FakeSerial
@@ -133,6 +134,73 @@ def test_vanished_port_is_reopened_and_the_reset_recovered() -> None:
         assert sent[1]["level"] == 0.6
 
 
+def test_port_that_stays_away_leaves_the_reader_closed_and_health_reopens_it() -> None:
+    plugged = {"yes": True}
+    ports: list[FakeSerial] = []
+
+    def handler(line: bytes) -> bytes:
+        req = json.loads(line)
+        if req["op"] == "hello":
+            return _reply(line, **HELLO)
+        return _reply(line, led=0.0, tray="in", cassette=False, temp=25.0, setpoint=None,
+                      heating=False, faults=[])
+
+    def factory(*args: Any, **kwargs: Any) -> FakeSerial:
+        if not plugged["yes"]:
+            raise serial.SerialException("could not open port: no such device")
+        ports.append(FakeSerial(handler))
+        return ports[-1]
+
+    config = ReaderConfig(backend="serial", port="fake://", timeout_s=0.2, retries=1,
+                          handshake_timeout_s=0.3, reconnect_s=0.2)
+    ctl = SerialReaderController(config, serial_factory=factory)
+    ctl.open()
+
+    def unplugged(data: bytes) -> int:
+        plugged["yes"] = False
+        raise serial.SerialException("device disconnected")
+
+    ports[0].write = unplugged  # type: ignore[method-assign]
+    with pytest.raises(DeviceAbsent):
+        ctl.status()
+    assert not ctl.is_open, "a port that stayed away must leave the reader closed"
+    assert ctl.health().state == "absent"
+
+    plugged["yes"] = True  # the cable is back
+    health = ctl.health()
+    assert health.ok, health
+    ctl.open()
+    assert ctl.status().tray == "in"
+    ctl.close()
+
+
+def test_port_lost_again_during_the_reconnect_hello_is_a_device_error() -> None:
+    def handler(line: bytes) -> bytes:
+        req = json.loads(line)
+        if req["op"] == "hello":
+            return _reply(line, **HELLO)
+        return _reply(line, led=req.get("level", 0.0))
+
+    ports: list[FakeSerial] = []
+
+    def flaky(line: bytes) -> bytes:
+        raise serial.SerialException("device disconnected again")
+
+    def factory(*args: Any, **kwargs: Any) -> FakeSerial:
+        ports.append(FakeSerial(handler if not ports else flaky))
+        return ports[-1]
+
+    config = ReaderConfig(backend="serial", port="fake://", timeout_s=0.2, retries=1,
+                          handshake_timeout_s=0.3, reconnect_s=0.5)
+    ctl = SerialReaderController(config, serial_factory=factory)
+    with ctl:
+        ports[0].write = flaky  # type: ignore[assignment, method-assign]
+        with pytest.raises(ReaderReset) as caught:
+            ctl.set_led(0.5)
+        assert "USB cable" in caught.value.fix
+        assert len(ports) == 2
+
+
 def test_board_error_carries_code_and_fix() -> None:
     def handler(line: bytes) -> bytes:
         req = json.loads(line)
@@ -204,3 +272,52 @@ def test_simulated_reset_restores_state(sim: SimulatedReaderController) -> None:
         sim.reset_board()
         assert sim.status().led == 0.8
         assert sim.resets == 1
+
+
+# -- garbled fields ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("proto", ["1.0", None, "one", [1]])
+def test_unreadable_protocol_version_is_a_protocol_mismatch(proto: Any) -> None:
+    ctl, _ = _board(lambda line: _reply(line, **{**HELLO, "proto": proto}))
+    with pytest.raises(ProtocolMismatch) as caught:
+        ctl.open()
+    assert "nongan firmware deploy" in caught.value.fix
+    assert not ctl.is_open
+
+
+@pytest.mark.parametrize("bad", [{"led": None}, {"led": "bright"}, {"temp": "warm"},
+                                 {"setpoint": [37]}, {"faults": "tray_jammed"},
+                                 {"faults": None}, {"faults": [1, 2]}])
+def test_unreadable_status_is_a_protocol_mismatch(bad: dict[str, Any]) -> None:
+    status = {"led": 0.0, "tray": "in", "cassette": False, "temp": 25.0, "setpoint": None,
+              "heating": False, "faults": [], **bad}
+
+    def handler(line: bytes) -> bytes:
+        req = json.loads(line)
+        if req["op"] == "hello":
+            return _reply(line, **HELLO)
+        return _reply(line, **status)
+
+    ctl, _ = _board(handler)
+    with ctl:
+        with pytest.raises(ProtocolMismatch) as caught:
+            ctl.status()
+        assert "nongan firmware deploy" in caught.value.fix
+        health = ctl.health()
+        assert health.state == "fault" and "nongan firmware deploy" in health.fix
+
+
+def test_status_faults_list_is_kept() -> None:
+    def handler(line: bytes) -> bytes:
+        req = json.loads(line)
+        if req["op"] == "hello":
+            return _reply(line, **HELLO)
+        return _reply(line, led=0.5, tray="jammed", cassette=True, temp=None, setpoint=None,
+                      heating=False, faults=["tray_jammed", "thermistor_fault"])
+
+    ctl, _ = _board(handler)
+    with ctl:
+        status = ctl.status()
+        assert status.faults == ("tray_jammed", "thermistor_fault")
+        assert status.temperature_c is None and status.led == 0.5

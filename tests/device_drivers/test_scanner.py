@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from device_drivers import DeviceAbsent, IncompleteScan, ScannerConfig, open_scanner
+from device_drivers import DeviceAbsent, DeviceError, IncompleteScan, ScannerConfig, open_scanner
 from device_drivers.scanner import EvdevScanner, KeyDecoder, SimulatedScanner
 
 KIT = r"NGKIT:[A-Z0-9]{4}-[0-9]{6}"
@@ -250,3 +250,63 @@ def test_key_decoder_types_ctrl_rightbrace_as_gs() -> None:
               (a, 1), (a, 0), (ctrl, 1), (a, 1), (a, 0), (ctrl, 0)]
     out = [ch for code, value in events if (ch := decoder.feed(code, value)) is not None]
     assert out == ["a", "\x1d", "a", "\x00"]  # Ctrl+A is no part of a code
+
+
+# -- a scanner that goes away -------------------------------------------------------------------
+
+
+def test_evdev_scanner_that_went_away_is_closed_and_reopened_when_back(tmp_path: Any) -> None:
+    node = tmp_path / "event-kbd"
+    node.write_bytes(b"")
+    devices: list[ScriptedInputDevice] = []
+
+    def factory(path: str) -> ScriptedInputDevice:
+        devices.append(ScriptedInputDevice(path))
+        return devices[-1]
+
+    scanner = EvdevScanner(ScannerConfig(backend="evdev", target=str(node), char_timeout_s=0.1),
+                           device_factory=factory)
+    scanner.open()
+
+    def unplugged() -> Iterator[_Event]:
+        raise OSError(19, "No such device")
+
+    devices[0].read = unplugged  # type: ignore[method-assign]
+    devices[0].type_([])  # wake select()
+    with pytest.raises(DeviceAbsent, match="went away"):
+        scanner.read_code(timeout_s=1)
+    assert not scanner.is_open and devices[0].closed, "the dead handle was dropped"
+
+    node.unlink()  # still unplugged
+    assert scanner.health().state == "absent"
+    with pytest.raises(DeviceAbsent, match="scanner not found"):
+        scanner.read_code(timeout_s=0.1)
+
+    node.write_bytes(b"")  # plugged back in
+    assert scanner.health().ok
+    assert scanner.is_open, "a scanner that came back stays open for the reads that follow"
+    devices[-1].type_(_typed("NGKIT:AB12-000121"))
+    assert scanner.read_code(timeout_s=1) == "NGKIT:AB12-000121"
+    scanner.close()
+    with pytest.raises(DeviceError, match="not open"):
+        scanner.read_code(timeout_s=0.1)
+
+
+def test_serial_scanner_that_went_away_reopens_on_the_next_read(
+        pty_port: tuple[int, str]) -> None:
+    master, path = pty_port
+    scanner = open_scanner(ScannerConfig(backend="serial", target=path, char_timeout_s=0.2))
+    try:
+        def unplugged(size: int = 1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+        scanner._port.read = unplugged  # type: ignore[attr-defined]
+        with pytest.raises(DeviceAbsent, match="went away"):
+            scanner.read_code(timeout_s=0.5)
+        assert not scanner.is_open
+        assert scanner.read_code(timeout_s=0.1) is None  # reopened; nobody scanned
+        assert scanner.is_open
+        os.write(master, b"NGKIT:AB12-000123\r\n")
+        assert scanner.read_code(timeout_s=1, pattern=KIT) == "NGKIT:AB12-000123"
+    finally:
+        scanner.close()

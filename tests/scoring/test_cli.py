@@ -54,3 +54,35 @@ def test_flat_field_file(image: Path, tmp_path: Path) -> None:
     bad.write_bytes(b"nonsense")
     assert main(["score", str(image), "--kit", "gold-procymidone-v1", "--flat-field",
                  str(bad)]) == 2
+
+
+def test_empty_flat_field_file_is_a_clear_error(image: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.npy"
+    empty.write_bytes(b"")
+    assert main(["score", str(image), "--kit", "gold-procymidone-v1", "--flat-field",
+                 str(empty)]) == 2
+    assert "empty or cut short" in capsys.readouterr().err
+
+
+def test_frames_of_another_size_are_refused_unless_any_size(
+        kit: Kit, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.scoring import DEFAULT_SIZE
+
+    small = tmp_path / "small.png"
+    frame = render_scene(scene(kit, 7, 0.5))
+    cv2.imwrite(str(small), cv2.resize(frame, (DEFAULT_SIZE[0] // 2, DEFAULT_SIZE[1] // 2)))
+    assert main(["score", str(small), "--kit", "gold-procymidone-v1"]) == 2
+    assert main(["score", str(small), "--kit", "gold-procymidone-v1", "--any-size",
+                 "--px-per-mm", "6"]) == 0
+
+
+def test_reading_the_catalogue_does_not_load_the_simulator() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, gateway.kits\n"
+            "assert 'cv2' not in sys.modules and 'device_drivers' not in sys.modules\n"
+            "from gateway.kits import sim_geometry\n"
+            "assert callable(sim_geometry) and 'device_drivers' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

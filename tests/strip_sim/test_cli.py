@@ -45,3 +45,28 @@ def test_bad_options_exit_2(tmp_path: Path, argv: list[str],
 
 def test_unwritable_output(tmp_path: Path) -> None:
     assert main(["simulate", "strip", "-o", str(tmp_path / "scene.unknown")]) == 2
+
+
+def test_negative_frame_index_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    out = tmp_path / "x.png"
+    assert main(["simulate", "strip", "--frame-index", "-1", "-o", str(out)]) == 2
+    assert "--frame-index" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_truth_in_a_new_folder_is_written(tmp_path: Path) -> None:
+    out, truth = tmp_path / "scene.png", tmp_path / "new" / "truth.json"
+    assert main(["simulate", "strip", "-o", str(out), "--truth", str(truth)]) == 0
+    assert json.loads(truth.read_text())["seed"] == 0
+
+
+def test_unwritable_truth_is_a_clear_error_before_the_image(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "scene.png"
+    assert main(["simulate", "strip", "-o", str(out), "--truth",
+                 str(blocker / "truth.json")]) == 2
+    assert "cannot write --truth" in capsys.readouterr().err
+    assert not out.exists()

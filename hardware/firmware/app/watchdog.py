@@ -14,10 +14,6 @@ class Watchdog:
         self._timeout_ms = timeout_ms
         self._wdt = None
 
-    @property
-    def armed(self):
-        return self._wdt is not None
-
     def arm(self):
         if self._wdt is None:
             self._wdt = self._machine.WDT(timeout=self._timeout_ms)
