@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from device_drivers import DeviceError
 
 from .alarms import AlarmBook
 from .calibration import CalibrationBook
@@ -90,6 +94,7 @@ class Gateway:
             station_id=settings.device.station_id,
             place_code=settings.device.place_code,
             public_base_url=settings.cloud.public_base_url,
+            timezone=ZoneInfo(settings.clock.timezone),
         )
         readings = ReadingLog(db, outbox)
         catalogue = load_catalogue(settings.kits.catalogue)
@@ -124,12 +129,15 @@ class Gateway:
             printer=devices.printer if devices is not None else None,
         ))
         sw = software_version()
+        firmware = reader_firmware(devices)
         telemetry = TelemetryCollector(outbox, data_dir, software_version=sw,
+                                       firmware_version=firmware,
                                        extra=lambda: _kiosk_telemetry(stock, calibrations,
                                                                       devices, settings))
         link = MqttLink(
             settings.broker, settings.link, outbox, sealer,
             software_version=sw,
+            firmware_version=firmware,
             station_id=settings.device.station_id,
             telemetry=telemetry,
             roster=lambda roster: asyncio.to_thread(producers.apply_roster, roster),
@@ -182,10 +190,25 @@ class Gateway:
             self.db.close()
 
 
+def reader_firmware(devices: KioskDevices | None) -> Callable[[], str | None]:
+    """The reader firmware version for status and telemetry, from the reader's cached handshake
+    (no I/O): None with no devices, a reader that is not open, or one that cannot say."""
+
+    def firmware() -> str | None:
+        if devices is None or not devices.reader.is_open:
+            return None
+        try:
+            return devices.reader.info.fw
+        except DeviceError:
+            return None
+
+    return firmware
+
+
 def _kiosk_telemetry(stock: KitStockBook, calibrations: CalibrationBook,
                      devices: KioskDevices | None, settings: GatewaySettings) -> dict[str, Any]:
     """Kit stock, calibration and device states for the telemetry snapshot."""
-    calibration = calibrations.current(settings.station.reader_id)
+    calibration = calibrations.current(settings.station.reader_id, load_flat_field=False)
     fields: dict[str, Any] = {
         "kits": [k.model_dump(mode="json") for k in stock.summary()],
         "calibration_state": calibration.state,

@@ -72,8 +72,16 @@ class CalibrationBook:
             )
             return int(cursor.lastrowid or 0)
 
-    def current(self, reader_id: str, now: datetime | None = None) -> CalibrationState:
-        """The reader's calibration state now, with the flat field of the latest pass."""
+    def current(self, reader_id: str, now: datetime | None = None, *,
+                load_flat_field: bool = True) -> CalibrationState:
+        """The reader's calibration state now, with the flat field of the latest pass.
+
+        Args:
+            reader_id: which reader.
+            now: the time to judge the calibration's age against (default: now, UTC).
+            load_flat_field: read the flat field (megabytes) into the state; pass False when
+                only the state and date are needed. A missing file is ``failed`` either way.
+        """
         now = now or datetime.now(UTC)
         with self.db.read() as conn:
             row = conn.execute(
@@ -94,7 +102,8 @@ class CalibrationBook:
                     "failed", performed_at,
                     problems=[f"the flat-field file {path} is missing: calibrate again"],
                 )
-            flat = np.load(path)
+            if load_flat_field:
+                flat = np.load(path)
         age = now - performed_at
         if age > self.interval:
             state: CalibrationStateName = "overdue"

@@ -105,8 +105,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = load_or_report(args)
     if settings is None:
         return 1
-    identity = DeviceIdentity.load_or_create(settings.device.data_dir, settings.device.id)
-    db = KioskDatabase(settings.device.data_dir / "kiosk.db")
+    # Only inspect: a wrong --config must not create a new key or an empty database.
+    data_dir = settings.device.data_dir
+    for path, what in ((data_dir / "kiosk.db", "kiosk database"),
+                       (DeviceIdentity.key_path(data_dir), "kiosk identity key")):
+        if not path.exists():
+            print(f"error: no {what} at {path}: check --config ({args.config}) and its "
+                  "device.data_dir, or start the kiosk once (nongan gateway run)",
+                  file=sys.stderr)
+            return 1
+    identity = DeviceIdentity.load_or_create(data_dir, settings.device.id)
+    db = KioskDatabase(data_dir / "kiosk.db")
     try:
         stats = read_stats(db)
     finally:

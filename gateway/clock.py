@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 import time
 import uuid
@@ -48,10 +49,18 @@ class ClockReading:
         }
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, loaded once: ``find_library`` runs ``ldconfig -p`` as a subprocess.
+
+    A failure to load raises (and is not cached), so callers handle it as before."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def kernel_clock_synchronised() -> bool:
     """True when the kernel says NTP (or an RTC-disciplined daemon) keeps the clock in sync."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = _libc()
         buffer = ctypes.create_string_buffer(512)  # struct timex, zeroed: modes=0 reads only
         return int(libc.adjtimex(buffer)) not in (-1, TIME_ERROR)
     except (OSError, AttributeError):
@@ -91,11 +100,6 @@ class KioskClock:
         """Tell the clock a time known to have passed before this start (the persisted floor)."""
         with self._lock:
             self._floor_at_start = max(self._floor_at_start, floor)
-
-    @property
-    def latest_synced(self) -> datetime | None:
-        """The latest synchronised time stamped since start: what to persist as the floor."""
-        return self._latest_synced
 
     def mono_ms(self) -> int:
         return int((self._monotonic() - self._mono_start) * 1000)

@@ -116,8 +116,8 @@ class KioskDevices:
             try:
                 reports.append(device.health())
             except DeviceError as exc:  # a health check must never take the kiosk down
-                reports.append(Health(name, getattr(self.config, name).backend,
-                                      HealthState.FAULT, str(exc)))
+                reports.append(Health.from_error(name, getattr(self.config, name).backend,
+                                                 exc))
         return reports
 
     def close_all(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from device_drivers import Health
 from protocol import AlarmSeverity
 
 from .alarms import AlarmBook
@@ -85,12 +86,18 @@ class HealthWatch:
         if self.devices is None:
             return
         for health in self.devices.health():
-            if health.state.value in ("ok", "simulated"):
+            if health.ok:
                 self.alarms.clear_alarm("device_fault", f"{health.device} is back",
                                         subject=health.device)
             else:
-                message = f"{health.device}: {health.detail}"
-                if health.fix:
-                    message += f" — {health.fix}"
-                self.alarms.raise_alarm("device_fault", message[:500], subject=health.device,
-                                        severity=AlarmSeverity.FAULT)
+                self.alarms.raise_alarm("device_fault", fault_message(health)[:500],
+                                        subject=health.device, severity=AlarmSeverity.FAULT)
+
+
+def fault_message(health: Health) -> str:
+    """``device: detail — fix``, naming the fix once whether or not the detail already ends
+    with it (``Health.from_error``'s detail may carry the error's own " — fix")."""
+    message = f"{health.device}: {health.detail}"
+    if health.fix and not health.detail.endswith(health.fix):
+        message += f" — {health.fix}"
+    return message

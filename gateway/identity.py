@@ -34,6 +34,11 @@ class DeviceIdentity:
         """base64url of the raw public key, as the cloud enrols it."""
         return public_key_text(self.private_key)
 
+    @staticmethod
+    def key_path(data_dir: Path) -> Path:
+        """Where the kiosk's private key is kept under ``data_dir``."""
+        return data_dir / "identity" / "device.key"
+
     @classmethod
     def load_or_create(cls, data_dir: Path, device_id: str) -> DeviceIdentity:
         """Load the kiosk's key, creating it (and its folder) with safe permissions if absent.
@@ -43,8 +48,8 @@ class DeviceIdentity:
                 cannot be parsed.
         """
         check_device_id(device_id)
-        folder = data_dir / "identity"
-        key_path = folder / "device.key"
+        key_path = cls.key_path(data_dir)
+        folder = key_path.parent
         info_path = folder / "device.json"
         if not key_path.exists():
             return cls._create(folder, key_path, info_path, device_id)

@@ -35,6 +35,7 @@ from .outbox import Outbox
 from .storage import KioskDatabase
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+"""The default local time zone (``clock.timezone``'s default), whose day the serial counts."""
 
 
 class IssuanceRefused(Exception):
@@ -76,6 +77,7 @@ class CertificateIssuer:
         station_id: str,
         place_code: str,
         public_base_url: str,
+        timezone: ZoneInfo = LOCAL_TZ,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -83,6 +85,7 @@ class CertificateIssuer:
         self.station_id = station_id
         self.place_code = place_code
         self.public_base_url = public_base_url
+        self.timezone = timezone
 
     def issue(
         self,
@@ -198,7 +201,7 @@ class CertificateIssuer:
         return Certificate.model_validate(json.loads(row["body"])), row["status"]
 
     def _next_serial(self, conn: sqlite3.Connection, issued_at: datetime) -> str:
-        day = issued_at.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+        day = issued_at.astimezone(self.timezone).strftime("%Y%m%d")
         row = conn.execute("SELECT last FROM serial_counters WHERE day = ?", (day,)).fetchone()
         number = (row[0] if row else 0) + 1
         conn.execute(

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from .cancellation import cancel_and_wait
 from .outbox import AckBeyondLedger, Outbox, OutboxRecord
 from .sealing import MessageSealer
 from .settings import BrokerSection, LinkSection
+from .tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,8 @@ class LinkState:
     """What the link knows about itself, for telemetry, ``nongan doctor`` and the UI."""
 
     connected: bool = False
-    connected_since: float | None = None
     connects: int = 0
     last_error: str | None = None
-    last_ack_seq: int = 0
     roster_version: int | None = None
     published: int = 0
     acks_ignored: int = 0
@@ -194,15 +192,7 @@ class MqttLink:
         else:
             kwargs["clean_session"] = False
         if self.broker.tls:
-            context = ssl.create_default_context(
-                cafile=str(self.broker.ca_file) if self.broker.ca_file else None
-            )
-            if self.broker.cert_file:
-                context.load_cert_chain(
-                    str(self.broker.cert_file),
-                    str(self.broker.key_file) if self.broker.key_file else None,
-                )
-            kwargs["tls_context"] = context
+            kwargs["tls_context"] = tls_context(self.broker)
         client = aiomqtt.Client(**kwargs)
         # aiomqtt warns above 10 pending publishes; our window is deliberate.
         client.pending_calls_threshold = self.settings.inflight_window + 10
@@ -225,7 +215,6 @@ class MqttLink:
     async def _connect_and_serve(self) -> None:
         async with self._client() as client:
             self.state.connected = True
-            self.state.connected_since = time.monotonic()
             self.state.connects += 1
             self.state.last_error = None
             log.info("connected to %s as %s", self.broker.url, self.device_id)
@@ -381,7 +370,6 @@ class MqttLink:
             self.state.acks_ignored += 1
             self._note_error(str(exc))
             return
-        self.state.last_ack_seq = max(self.state.last_ack_seq, ack.acked_seq)
         if newly:
             log.debug("cloud acknowledged up to seq %d (%d records)", ack.acked_seq, newly)
 

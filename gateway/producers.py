@@ -29,7 +29,7 @@ from protocol import EventName, Producer, Roster, RosterEntry
 from .clock import KioskClock
 from .outbox import Outbox
 from .pins import BadPin, hash_pin, pin_matches
-from .storage import KioskDatabase
+from .storage import KioskDatabase, kv
 
 CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed safely
 
@@ -187,8 +187,7 @@ class ProducerRegistry:
     def roster_version(self) -> int | None:
         """The version of the roster held, or None if none has arrived."""
         with self.db.read() as conn:
-            row = conn.execute("SELECT value FROM kv WHERE key = 'roster_version'").fetchone()
-        return int(row[0]) if row else None
+            return kv.get_int(conn, kv.ROSTER_VERSION)
 
     def apply_roster(self, roster: Roster) -> bool:
         """Replace the roster-sourced producers with ``roster`` if it is newer.
@@ -202,11 +201,10 @@ class ProducerRegistry:
         if roster.device_id != self.device_id:
             raise ValueError(f"a roster for {roster.device_id} is not for {self.device_id}")
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT value FROM kv WHERE key = 'roster_version'").fetchone()
-            if row is not None and int(row[0]) >= roster.version:
+            held = kv.get_int(conn, kv.ROSTER_VERSION)
+            if held is not None and held >= roster.version:
                 return False
-            acked = conn.execute("SELECT value FROM kv WHERE key = 'acked_seq'").fetchone()
-            acked_seq = int(acked[0]) if acked else 0
+            acked_seq = kv.get_int(conn, kv.ACKED_SEQ, 0)
             listed = {entry.producer_id for entry in roster.producers}
             conn.execute("DELETE FROM producers WHERE source = 'roster'")
             for local_id, registered_at, event_seq in conn.execute(
@@ -228,11 +226,7 @@ class ProducerRegistry:
                     (entry.producer_id, entry.card_code, int(entry.active),
                      entry.model_dump_json()),
                 )
-            conn.execute(
-                "INSERT INTO kv (key, value) VALUES ('roster_version', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(roster.version),),
-            )
+            kv.set(conn, kv.ROSTER_VERSION, roster.version)
         return True
 
 

@@ -18,7 +18,6 @@ from .identity import DeviceIdentity
 
 @dataclass(frozen=True, slots=True)
 class Sealed:
-    model: BaseModel
     payload: bytes
     msg_id: str
     stamp: ClockReading
@@ -57,5 +56,5 @@ class MessageSealer:
         }
         if seq is not None:
             header["seq"] = seq
-        model, payload = seal(model_cls, {**header, **fields}, self.identity.private_key)
-        return Sealed(model, payload, msg_id, stamp)
+        _, payload = seal(model_cls, {**header, **fields}, self.identity.private_key)
+        return Sealed(payload, msg_id, stamp)

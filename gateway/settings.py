@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import SettingsConfigDict
@@ -93,6 +95,16 @@ class ClockSection(_Section):
         "development machine or the demo; a kiosk should let NTP/RTC state decide).",
     )
     timezone: str = Field(default="Asia/Shanghai", description="For serials and screens.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             "Asia/Shanghai)") from exc
+        return value
 
 
 class StationSection(_Section):

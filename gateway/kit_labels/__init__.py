@@ -11,14 +11,12 @@ to ``KitStockBook``. Every refusal says what to do.
 
 from ._gs1 import GS, format_gs1, parse_gs1
 from ._label import KitLabel, LabelError
-from ._local import PREFIX as LOCAL_PREFIX
 from ._local import format_local, parse_local
 from .parse import parse_label
 from .register import Registration, RegistrationError, find_kit, register_label, typed_label
 
 __all__ = [
     "GS",
-    "LOCAL_PREFIX",
     "KitLabel",
     "LabelError",
     "Registration",

@@ -17,7 +17,6 @@ from datetime import date
 from ._label import CODE_PATTERN, KitLabel, LabelError, check_lot, check_serial, check_strips
 
 PREFIX = "NGK1"
-FIELDS = ("prefix", "kit id", "lot", "expiry", "strips", "box serial")
 
 
 def looks_like_local(code: str) -> bool:

@@ -50,14 +50,13 @@ def _passive(devices: KioskDevices) -> dict[str, Health]:
             try:
                 out[name] = device.health()
             except DeviceError as exc:
-                out[name] = Health(name, backend, HealthState.FAULT, str(exc), exc.fix)
+                out[name] = Health.from_error(name, backend, exc)
         elif name in devices.open_errors:
             out[name] = Health(name, backend, HealthState.FAULT, devices.open_errors[name])
         else:
-            state = HealthState.SIMULATED if backend == "simulated" else HealthState.OK
-            out[name] = Health(name, backend, state,
-                               "opened at start (not exercised while the kiosk may be in use: "
-                               "run nongan doctor on site for a full check)")
+            out[name] = Health.usable(name, backend,
+                                      "opened at start (not exercised while the kiosk may be "
+                                      "in use: run nongan doctor on site for a full check)")
     return out
 
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from ..settings import GatewaySettings
+from ..health_watch import MB, DiskGuard
+from ..settings import GatewaySettings, StorageSection
 from .report import Check, Status
 
 NTP_FIX = ("check network time: timedatectl status (NTP service active?); a kiosk without "
@@ -52,19 +53,28 @@ class DiskUsage(NamedTuple):
     free: int
 
 
+_STORAGE_DEFAULTS = StorageSection()
+
+
 @dataclass(frozen=True)
 class DiskLimits:
     """Free space below which the data disk is worth a warning or a fault: the kiosk's own
     ``storage.disk_warn_mb`` and ``storage.disk_refuse_mb`` (below the latter the station
-    refuses new tests), so the doctor and the kiosk agree."""
+    refuses new tests), judged by the kiosk's own ``DiskGuard``, so the doctor and the kiosk
+    agree. The defaults are ``StorageSection``'s."""
 
-    warn_free_bytes: int = 1024 * 1024**2
-    fault_free_bytes: int = 256 * 1024**2
+    warn_mb: float = _STORAGE_DEFAULTS.disk_warn_mb
+    refuse_mb: float = _STORAGE_DEFAULTS.disk_refuse_mb
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> DiskLimits:
-        return cls(warn_free_bytes=int(settings.storage.disk_warn_mb * 1024**2),
-                   fault_free_bytes=int(settings.storage.disk_refuse_mb * 1024**2))
+        return cls(warn_mb=settings.storage.disk_warn_mb,
+                   refuse_mb=settings.storage.disk_refuse_mb)
+
+    def guard(self, folder: Path, usage: Callable[[Path], tuple[int, int]] | None = None
+              ) -> DiskGuard:
+        """The kiosk's disk guard for ``folder`` with these limits."""
+        return DiskGuard(folder, warn_mb=self.warn_mb, refuse_mb=self.refuse_mb, usage=usage)
 
 
 def disk_check(data_dir: Path, limits: DiskLimits = DiskLimits(),
@@ -79,25 +89,31 @@ def disk_check(data_dir: Path, limits: DiskLimits = DiskLimits(),
     where = data_dir
     while not where.exists() and where != where.parent:
         where = where.parent
+    measure = usage or (lambda folder: DiskUsage(*shutil.disk_usage(folder)))
+    guard = limits.guard(where, usage=lambda folder: _free_total(measure(folder)))
     try:
-        disk = usage(where) if usage is not None else DiskUsage(*shutil.disk_usage(where))
+        disk = guard.state()
     except OSError as exc:
         return Check("disk", str(data_dir), Status.FAULT, f"cannot read disk usage: {exc}",
                      "check that the data folder's disk is mounted")
-    share = disk.free / disk.total if disk.total else 0.0
-    detail = (f"{disk.free / 1024**3:.1f} GiB free of {disk.total / 1024**3:.1f} GiB "
-              f"({share:.0%})")
-    if disk.free < limits.fault_free_bytes:
+    free, total = disk.free_bytes, disk.total_bytes
+    share = free / total if total else 0.0
+    detail = f"{free / 1024**3:.1f} GiB free of {total / 1024**3:.1f} GiB ({share:.0%})"
+    if disk.level == "full":
         return Check("disk", str(data_dir), Status.FAULT,
-                     f"{detail}: below {limits.fault_free_bytes // 1024**2} MB the kiosk "
+                     f"{detail}: below {guard.refuse_bytes // MB} MB the kiosk "
                      "refuses new tests",
                      f"free space now: delete old strip images ({data_dir}/images) after they "
                      "reached the cloud, or replace the storage card with a larger one")
-    if disk.free < limits.warn_free_bytes:
+    if disk.level == "low":
         return Check("disk", str(data_dir), Status.WARNING,
-                     f"{detail}: below {limits.warn_free_bytes // 1024**2} MB",
+                     f"{detail}: below {guard.warn_bytes // MB} MB",
                      "plan to free space: old strip images, logs (journalctl --vacuum-size)")
     return Check("disk", str(data_dir), Status.OK, detail)
+
+
+def _free_total(disk: DiskUsage) -> tuple[int, int]:
+    return disk.free, disk.total
 
 
 def settings_checks(settings: GatewaySettings) -> list[Check]:

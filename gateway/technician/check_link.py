@@ -22,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ..outbox import OutboxStats
 from ..settings import BrokerSection
+from ..tls import tls_context
 from .report import Check, Status
 
 
@@ -107,12 +108,7 @@ def probe_broker(broker: BrokerSection, client_id: str, *, timeout_s: float = 5.
         client.username_pw_set(broker.username, broker.password)
     try:
         if broker.tls:
-            context = ssl.create_default_context(
-                cafile=str(broker.ca_file) if broker.ca_file else None)
-            if broker.cert_file:
-                context.load_cert_chain(str(broker.cert_file),
-                                        str(broker.key_file) if broker.key_file else None)
-            client.tls_set_context(context)
+            client.tls_set_context(tls_context(broker))
         client.connect_timeout = timeout_s
         started = time.monotonic()
         client.connect(broker.host, broker.port, keepalive=max(5, broker.keepalive_s))

@@ -13,6 +13,8 @@ from ..kits import Catalogue, UnknownCodeError
 from .report import Check, Status
 
 CALIBRATE_FIX = "run nongan calibrate with the calibration card"
+NO_KIT_BOX = Check("kits", "stock", Status.WARNING, "no kit box is registered",
+                   "scan the kit boxes: nongan kits scan")
 
 
 def calibration_check(reader_id: str, state: CalibrationState, interval: timedelta) -> Check:
@@ -56,8 +58,7 @@ def kit_checks(boxes: list[KitBox], catalogue: Catalogue, today: date,
     stock is a warning; a lot the catalogue does not list is a fault (it cannot be read).
     """
     if not boxes:
-        return [Check("kits", "stock", Status.WARNING, "no kit box is registered",
-                      "scan the kit boxes: nongan kits scan")]
+        return [NO_KIT_BOX]
     checks: list[Check] = []
     by_kit: dict[str, list[KitBox]] = defaultdict(list)
     for box in boxes:

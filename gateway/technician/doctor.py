@@ -24,7 +24,7 @@ from ..alarms import ActiveAlarm, read_active_alarms
 from ..calibration import CalibrationBook, CalibrationState
 from ..clock import KioskClock, kernel_clock_synchronised
 from ..devices import KioskDevices
-from ..kit_stock import KitStockBook
+from ..kit_stock import KitBox, KitStockBook
 from ..kits import Catalogue, KitCatalogueError, load_catalogue
 from ..outbox import read_clock_floor, read_stats
 from ..settings import GatewaySettings
@@ -32,7 +32,7 @@ from ..storage import KioskDatabase, StorageError
 from .check_devices import device_checks
 from .check_host import DiskLimits, clock_check, disk_check, settings_checks
 from .check_link import OutboxLimits, outbox_checks, probe_broker
-from .check_station import StockLimits, calibration_check, kit_checks
+from .check_station import NO_KIT_BOX, StockLimits, calibration_check, kit_checks
 from .report import Check, DoctorReport, Status
 
 log = logging.getLogger(__name__)
@@ -76,31 +76,32 @@ def kiosk_checks(settings: GatewaySettings, db: KioskDatabase | None,
     calibration, kits, settings)."""
     checks: list[Check] = []
     data_dir = settings.device.data_dir
+    interval = timedelta(days=settings.station.calibration_interval_days)
+    reader_id = settings.station.reader_id
+    # Without a database nothing was ever stamped, calibrated or stocked.
+    floor: datetime | None = None
+    calibration = CalibrationState("none")
+    boxes: list[KitBox] = []
     if db is None:
         checks.append(Check("outbox", "database", Status.WARNING,
                             f"no kiosk database at {data_dir / 'kiosk.db'} yet",
                             "start the kiosk once (nongan gateway run) or check device.data_dir"))
-        checks.append(clock_check(now=now, kernel_synced=kernel_synced,
-                                  trusted=settings.clock.trust_system_clock, floor=None))
-        checks.append(calibration_check(settings.station.reader_id, CalibrationState("none"),
-                                        timedelta(days=settings.station.calibration_interval_days)))
-        checks.append(Check("kits", "stock", Status.WARNING, "no kit box is registered",
-                            "scan the kit boxes: nongan kits scan"))
     else:
         checks += outbox_checks(read_stats(db), now, limits.outbox)
         checks += alarm_checks(read_active_alarms(db))
-        checks.append(clock_check(now=now, kernel_synced=kernel_synced,
-                                  trusted=settings.clock.trust_system_clock,
-                                  floor=read_clock_floor(db)))
-    checks.append(disk_check(data_dir, limits.disk or DiskLimits.from_settings(settings)))
-    if db is not None:
-        interval = timedelta(days=settings.station.calibration_interval_days)
+        floor = read_clock_floor(db)
         book = CalibrationBook(db, data_dir / "calibration", interval=interval)
-        reader_id = settings.station.reader_id
-        checks.append(calibration_check(reader_id, book.current(reader_id, now), interval))
-        if catalogue is not None:
-            checks += kit_checks(KitStockBook(db).boxes(), catalogue, now.date(), limits.stock)
-    if catalogue is None:
+        calibration = book.current(reader_id, now, load_flat_field=False)
+        boxes = KitStockBook(db).boxes()
+    checks.append(clock_check(now=now, kernel_synced=kernel_synced,
+                              trusted=settings.clock.trust_system_clock, floor=floor))
+    checks.append(disk_check(data_dir, limits.disk or DiskLimits.from_settings(settings)))
+    checks.append(calibration_check(reader_id, calibration, interval))
+    if catalogue is not None:
+        checks += kit_checks(boxes, catalogue, now.date(), limits.stock)
+    else:
+        if not boxes:
+            checks.append(NO_KIT_BOX)
         checks.append(Check("kits", "catalogue", Status.FAULT,
                             "the kit catalogue did not load (see the note below)",
                             "fix kits.catalogue in the settings, or reinstall nongan"))

@@ -15,15 +15,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from ..scoring._frames import SRGB_TO_LINEAR  # the scorer's own curve: one linear light
+
 GREEN = 1
-
-
-def _srgb_to_linear() -> np.ndarray:
-    v = np.arange(256, dtype=np.float64) / 255.0
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-SRGB_TO_LINEAR = _srgb_to_linear()
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,18 @@ def test_real_disk_usage_is_read(tmp_path):
 def test_levels(tmp_path, free, level):
     guard = DiskGuard(tmp_path, warn_mb=1024, refuse_mb=256, usage=FakeDisk(free))
     assert guard.state().level == level
+
+
+@pytest.mark.parametrize("detail", [
+    "camera not found at /dev/video0",                          # the fix kept apart
+    "camera not found at /dev/video0 — plug the camera in",     # the fix repeated in detail
+])
+def test_a_device_fault_message_names_the_fix_once(detail):
+    from device_drivers import Health, HealthState
+    from gateway.health_watch import fault_message
+
+    health = Health("camera", "opencv", HealthState.ABSENT, detail, "plug the camera in")
+    assert fault_message(health) == ("camera: camera not found at /dev/video0 — "
+                                     "plug the camera in")
+    assert fault_message(Health("camera", "opencv", HealthState.FAULT, "black frames")) == \
+        "camera: black frames"

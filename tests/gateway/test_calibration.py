@@ -38,3 +38,20 @@ def test_a_lost_flat_field_file_is_a_failed_calibration(book, tmp_path):
         path.unlink()
     state = book.current("r1", NOW)
     assert state.state == "failed" and "missing" in state.problems[0]
+
+
+def test_the_state_alone_skips_loading_the_flat_field(book, tmp_path, monkeypatch):
+    flat = np.full((4, 4, 3), 0.9, dtype=np.float32)
+    book.record("r1", passed=True, figures={}, problems=[], flat_field=flat,
+                performed_at=NOW - timedelta(days=1))
+    loaded = []
+    real_load = np.load
+    monkeypatch.setattr(np, "load", lambda *a, **k: loaded.append(a) or real_load(*a, **k))
+    cheap = book.current("r1", NOW, load_flat_field=False)
+    assert cheap.state == "ok" and cheap.calibrated_at == NOW - timedelta(days=1)
+    assert cheap.flat_field is None and loaded == []
+    assert np.allclose(book.current("r1", NOW).flat_field, flat) and len(loaded) == 1
+    for path in (tmp_path / "cal").iterdir():
+        path.unlink()
+    missing = book.current("r1", NOW, load_flat_field=False)
+    assert missing.state == "failed" and "missing" in missing.problems[0]

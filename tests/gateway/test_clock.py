@@ -86,3 +86,36 @@ def test_a_step_back_after_a_synchronised_stamp_is_caught_in_the_same_boot():
     stamp = clock.now()
     assert stamp.time == first.time + timedelta(seconds=10)
     assert stamp.time_synced is False
+
+
+def test_the_c_library_is_looked_up_once(monkeypatch):
+    import ctypes.util
+
+    from gateway import clock
+
+    lookups = []
+    real = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: lookups.append(name)
+                        or real(name))
+    clock._libc.cache_clear()
+    try:
+        first = clock.kernel_clock_synchronised()
+        assert [clock.kernel_clock_synchronised() for _ in range(5)] == [first] * 5
+        assert lookups == ["c"]
+    finally:
+        clock._libc.cache_clear()
+
+
+def test_a_c_library_that_will_not_load_means_unsynchronised(monkeypatch):
+    from gateway import clock
+
+    def broken(*args, **kwargs):
+        raise OSError("no libc here")
+
+    monkeypatch.setattr(clock.ctypes, "CDLL", broken)
+    clock._libc.cache_clear()
+    try:
+        assert clock.kernel_clock_synchronised() is False
+        assert clock.kernel_clock_synchronised() is False  # a failure is not cached as a libc
+    finally:
+        clock._libc.cache_clear()

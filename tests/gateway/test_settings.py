@@ -84,3 +84,11 @@ def test_invalid_fields_are_named(tmp_path, text, field):
     message = str(caught.value)
     assert message.startswith(f"{path}: {field}:"), message
     assert "\n" not in message
+
+
+def test_the_time_zone_must_be_known(tmp_path):
+    assert load_settings(write(tmp_path, GOOD)).clock.timezone == "Asia/Shanghai"
+    path = write(tmp_path, GOOD + '\n[clock]\ntimezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: clock.timezone:"), caught.value

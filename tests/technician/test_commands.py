@@ -227,3 +227,32 @@ def test_prompts_without_a_terminal_say_so():
     with pytest.raises(DeviceError, match="input is closed") as caught:
         prompt_place(closed)(Step.FOCUS_TARGET)
     assert "--yes" in caught.value.fix
+
+
+# ------------------------------------------------------------------ gateway status
+
+def test_status_with_a_wrong_config_creates_nothing(capsys, tmp_path):
+    path, settings = settings_file(tmp_path)
+    data_dir = settings.device.data_dir
+    status, out, err = run(capsys, "gateway", "status", "--config", str(path))
+    assert status == 1 and out == ""
+    assert str(data_dir / "kiosk.db") in err and "--config" in err
+    assert not (data_dir / "kiosk.db").exists()
+    assert not (data_dir / "identity").exists()
+    KioskDatabase(data_dir / "kiosk.db").close()  # a database, but still no key
+    status, _, err = run(capsys, "gateway", "status", "--config", str(path))
+    assert status == 1 and str(data_dir / "identity" / "device.key") in err
+    assert not (data_dir / "identity").exists()
+
+
+def test_status_of_a_kiosk_that_has_run(capsys, tmp_path):
+    from gateway.identity import DeviceIdentity
+
+    path, settings = settings_file(tmp_path)
+    data_dir = settings.device.data_dir
+    identity = DeviceIdentity.load_or_create(data_dir, settings.device.id)
+    KioskDatabase(data_dir / "kiosk.db").close()
+    status, out, _ = run(capsys, "gateway", "status", "--config", str(path))
+    report = json.loads(out)
+    assert status == 0 and report["device_id"] == settings.device.id
+    assert report["public_key"] == identity.public_key and report["outbox"]["last_seq"] == 0

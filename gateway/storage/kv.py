@@ -1,0 +1,47 @@
+"""The kiosk database's ``kv`` table: small named values (counters, versions, the clock floor).
+
+Every function takes an open connection (``KioskDatabase.read()`` or ``.transaction()``), so a
+value is read or written in the same transaction as the records it describes. Values are
+stored as text.
+
+Keys in use: ``last_seq``, ``acked_seq`` and ``clock_floor`` (the outbox's), and
+``roster_version`` (the producer registry's).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import overload
+
+ACKED_SEQ = "acked_seq"
+"""The highest ledger seq the cloud has acknowledged (written by the outbox)."""
+ROSTER_VERSION = "roster_version"
+"""The version of the producer roster held (written by the producer registry)."""
+
+
+def get(conn: sqlite3.Connection, key: str) -> str | None:
+    """The value stored under ``key``, or None when there is none."""
+    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+@overload
+def get_int(conn: sqlite3.Connection, key: str) -> int | None: ...
+@overload
+def get_int(conn: sqlite3.Connection, key: str, default: int) -> int: ...
+def get_int(conn: sqlite3.Connection, key: str, default: int | None = None) -> int | None:
+    """The integer stored under ``key``, or ``default`` when there is none."""
+    value = get(conn, key)
+    return int(value) if value is not None else default
+
+
+def set(conn: sqlite3.Connection, key: str, value: object) -> None:
+    """Store ``str(value)`` under ``key``, replacing what was there."""
+    conn.execute(
+        "INSERT INTO kv (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, str(value)),
+    )
+
+
+__all__ = ["ACKED_SEQ", "ROSTER_VERSION", "get", "get_int", "set"]
