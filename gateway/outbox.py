@@ -21,15 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from protocol import (
-    AlarmEvent,
-    CertificateEvent,
-    EventName,
-    LotEvent,
-    ProducerEvent,
-    TestReadingEvent,
-    event_topic,
-)
+from protocol import EventName, event_topic
+from protocol.codec import EVENT_KINDS, EVENT_MODELS
 
 from .sealing import MessageSealer, Sealed
 from .storage import KioskDatabase
@@ -45,12 +38,18 @@ class LedgerKind:
     priority: int  # lower is published first
 
 
+PRIORITIES: dict[EventName, int] = {
+    EventName.CERTIFICATE: 0,
+    EventName.TEST: 0,
+    EventName.LOT: 0,
+    EventName.PRODUCER: 1,
+    EventName.ALARM: 2,
+}
+"""The kiosk's own part of the ledger table: which events are published first."""
+
 LEDGER_KINDS: dict[EventName, LedgerKind] = {
-    EventName.CERTIFICATE: LedgerKind(EventName.CERTIFICATE, "certificate", CertificateEvent, 0),
-    EventName.TEST: LedgerKind(EventName.TEST, "test_reading", TestReadingEvent, 0),
-    EventName.LOT: LedgerKind(EventName.LOT, "lot", LotEvent, 0),
-    EventName.PRODUCER: LedgerKind(EventName.PRODUCER, "producer", ProducerEvent, 1),
-    EventName.ALARM: LedgerKind(EventName.ALARM, "alarm", AlarmEvent, 2),
+    event: LedgerKind(event, EVENT_KINDS[event], model, PRIORITIES[event])
+    for event, model in EVENT_MODELS.items()
 }
 
 

@@ -57,10 +57,12 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a test cannot start: a stable code (for the screen's catalogue) and the detail."""
+    """Why a test cannot start: a stable code (for the screen's catalogue), the detail, and
+    the kit it concerns (None for the kiosk's own refusals: calibration, devices, disk)."""
 
     code: str  # no_stock, expired, exhausted, unknown_lot, calibration_*, device_fault, disk_full
     detail: str
+    kit_id: str | None = None
 
 
 class StationRefused(Exception):
@@ -133,12 +135,12 @@ class StripStation:
         try:
             strip = self.stock.check(kit_id, today)
         except KitUnavailable as exc:
-            refusals.append(Refusal(exc.code, str(exc)))
+            refusals.append(Refusal(exc.code, str(exc), kit_id))
         else:
             try:
                 self.catalogue.kit(kit_id, strip.lot)
             except UnknownCodeError as exc:
-                refusals.append(Refusal("unknown_lot", str(exc)))
+                refusals.append(Refusal("unknown_lot", str(exc), kit_id))
         calibration = self.calibrations.current(self.settings.reader_id)
         if not calibration.usable:
             detail = {
@@ -186,7 +188,7 @@ class StripStation:
                 session_id=request.session_id, purpose=f"test attempt {request.attempt}",
             )
         except KitUnavailable as exc:  # taken by someone else since readiness
-            raise StationRefused([Refusal(exc.code, str(exc))]) from exc
+            raise StationRefused([Refusal(exc.code, str(exc), request.kit_id)]) from exc
         kit = self.catalogue.kit(request.kit_id, strip.lot)
         try:
             frames, temperature = await self._cycle(kit, report, cassette_deadline)
@@ -202,7 +204,8 @@ class StripStation:
         windows = [i for i, analyte in enumerate(kit.analytes) if analyte in request.analytes]
         if not windows:
             raise StationRefused([Refusal("kit_mismatch",
-                                          f"kit {kit.id} tests none of {list(request.analytes)}")])
+                                          f"kit {kit.id} tests none of {list(request.analytes)}",
+                                          kit.id)])
         scores = await asyncio.to_thread(
             score_windows, frames, kit, windows=windows, flat_field=calibration.flat_field,
             expected_size=self.camera.resolution,

@@ -32,7 +32,7 @@ from fastapi.templating import Jinja2Templates
 from gateway.cancellation import cancel_and_wait
 from gateway.session import KioskSession, WrongStep
 
-from .screens import context
+from .screens import context, prompt_files
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,10 @@ def create_app(session: KioskSession, *, station_name: str = "", simulated: bool
     for router in extra_routers:
         app.include_router(router)
 
+    prompts = prompt_files(static_dir)
+
     def page_context(request: Request) -> dict[str, Any]:
-        ctx = context(session.view, session.catalogue, static_dir=static_dir,
+        ctx = context(session.view, session.catalogue, prompts=prompts,
                       station_name=station_name, simulated=simulated)
         ctx["request"] = request
         return ctx

@@ -186,12 +186,3 @@ def build_assets(out_dir: Path = GENERATED, *, force: bool = False) -> BuildRepo
     stamp.write_text(json.dumps({"inputs": wanted, "skipped": report.skipped}), encoding="utf-8")
     return report
 
-
-if __name__ == "__main__":  # python -m kiosk_ui.assets (scripts/bootstrap)
-    result = build_assets()
-    if result.up_to_date:
-        print("kiosk assets: up to date")
-    else:
-        print(f"kiosk assets: {len(result.fonts)} font file(s), {len(result.prompts)} prompt(s)")
-    for line in result.skipped:
-        print(f"kiosk assets: skipped {line}")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gateway.cancellation import cancel_and_wait
+from gateway.cli import add_config_arg, load_or_report
 
 
 def cmd_build_assets(args: argparse.Namespace) -> int:
@@ -25,15 +26,12 @@ def cmd_build_assets(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.app import Gateway
-    from gateway.settings import ConfigError, load_settings
 
     from .app import create_app
     from .server import ScreenServer
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    settings = load_or_report(args)
+    if settings is None:
         return 1
     gateway = Gateway.open(settings)
     simulated = settings.devices is not None and settings.devices.camera.backend == "simulated"
@@ -57,13 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gateway.settings import DEFAULT_CONFIG_PATH
-
     kiosk = subparsers.add_parser("kiosk", help="the kiosk's touch screen")
     verbs = kiosk.add_subparsers(dest="kiosk_command", metavar="VERB", required=True)
     serve = verbs.add_parser("serve", help="run the gateway with its touch screen (ui.host:port)")
-    serve.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH,
-                       help=f"settings file (default {DEFAULT_CONFIG_PATH})")
+    add_config_arg(serve)
     serve.set_defaults(func=cmd_serve)
     build = verbs.add_parser("build-assets",
                              help="cut the CJK font subset and speak the prompts (espeak-ng)")

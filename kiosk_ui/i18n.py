@@ -16,11 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from gateway.session import LANGUAGES
+
 log = logging.getLogger(__name__)
 
 FOLDER = Path(__file__).with_name("i18n")
-LANGUAGES = ("zh-CN", "en")
-DEFAULT_LANGUAGE = "zh-CN"
+DEFAULT_LANGUAGE = LANGUAGES[0]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "catalogue", "placeholders"]
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

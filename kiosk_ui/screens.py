@@ -56,34 +56,33 @@ def refusal_texts(view: SessionView, t: Translator, names: Names) -> list[str]:
         key = f"refusal.{refusal.code}"
         if not t.has(key):
             key = "refusal.other"
-        kit = names.kit(refusal.kit_id) if refusal.kit_id else _kit_from_detail(refusal.detail,
-                                                                              names)
-        text = t(key, kit=kit)
+        text = t(key, kit=names.kit(refusal.kit_id) if refusal.kit_id else "")
         if text not in texts:
             texts.append(text)
     return texts
-
-
-def _kit_from_detail(detail: str, names: Names) -> str:
-    # The stock's refusals name the kit id in their detail ("every box of kit X has expired").
-    for kit_id in names.catalogue.kits:
-        if kit_id in detail:
-            return names.kit(kit_id)
-    return ""
 
 
 def reason_texts(codes: tuple[str, ...], t: Translator) -> list[str]:
     return [t(f"reason.{code}") for code in codes if t.has(f"reason.{code}")]
 
 
-def audio_url(static_dir: Path, language: str, step: Step) -> str | None:
-    """The spoken prompt of a step, if the build made one (the screen works without)."""
-    path = static_dir / "generated" / "audio" / language / f"{step.value}.wav"
-    return f"/static/generated/audio/{language}/{step.value}.wav" if path.is_file() else None
+def prompt_files(static_dir: Path) -> frozenset[tuple[str, str]]:
+    """The spoken prompts the build made, as (language, step) pairs; listed once, when the
+    app is made (the screen works without any)."""
+    audio = static_dir / "generated" / "audio"
+    return frozenset((path.parent.name, path.stem) for path in audio.glob("*/*.wav")
+                     if path.is_file())
 
 
-def context(view: SessionView, catalogue: Catalogue, *, static_dir: Path, station_name: str,
-            simulated: bool) -> dict[str, Any]:
+def audio_url(prompts: frozenset[tuple[str, str]], language: str, step: Step) -> str | None:
+    """The spoken prompt of a step, if the build made one."""
+    if (language, step.value) not in prompts:
+        return None
+    return f"/static/generated/audio/{language}/{step.value}.wav"
+
+
+def context(view: SessionView, catalogue: Catalogue, *, prompts: frozenset[tuple[str, str]],
+            station_name: str, simulated: bool) -> dict[str, Any]:
     """Everything the templates use for ``view``."""
     t = Translator(view.language)
     names = Names(catalogue, english=view.language == "en")
@@ -93,6 +92,7 @@ def context(view: SessionView, catalogue: Catalogue, *, static_dir: Path, statio
         for r in view.results
     ]
     test = view.test
+    product = catalogue.products.get(view.product_code or "")
     return {
         "view": view,
         "step": view.step.value,
@@ -112,7 +112,8 @@ def context(view: SessionView, catalogue: Catalogue, *, static_dir: Path, statio
         "promise": PROMISE_TEXT[CertificateStyle.PRODUCER],
         "prep_picture": picture_for(test.prep_steps[test.prep_index])
         if test and test.prep_steps else None,
-        "audio": audio_url(static_dir, view.language, view.step),
+        "product_picture": product.picture if product else None,
+        "audio": audio_url(prompts, view.language, view.step),
         "station_name": station_name,
         "simulated": simulated,
         "test_analyte_names": ("、" if view.language == "zh-CN" else ", ").join(

@@ -15,23 +15,15 @@ record is refused on its own and never takes its neighbours down with it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .canonical import canonical_json
-from .codec import MAX_PAYLOAD_BYTES, parse_json_object
+from .codec import EVENT_KINDS, MAX_PAYLOAD_BYTES, parse_json_object
 from .errors import ProtocolError
 from .messages import MAX_BATCH_RECORDS, SCHEMA_VERSION
 from .topics import Channel, EventName, event_topic, parse_topic
 
 MAX_RECORDS = MAX_BATCH_RECORDS
 
-EVENT_FOR_KIND: dict[str, EventName] = {
-    "test_reading": EventName.TEST,
-    "certificate": EventName.CERTIFICATE,
-    "producer": EventName.PRODUCER,
-    "lot": EventName.LOT,
-    "alarm": EventName.ALARM,
-}
+EVENT_FOR_KIND: dict[str, EventName] = {kind: event for event, kind in EVENT_KINDS.items()}
 
 
 def is_batch_topic(topic: str) -> bool:
@@ -87,6 +79,5 @@ def split_batch(topic: str, payload: bytes) -> list[tuple[str, bytes]]:
         event = EVENT_FOR_KIND.get(kind) if isinstance(kind, str) else None
         # An unknown kind still gets a topic, so that decoding files it with a reason.
         name = event.value if event is not None else "unknown"
-        body: Any = record
-        parts.append((event_topic(parsed.device_id, name), canonical_json(body)))
+        parts.append((event_topic(parsed.device_id, name), canonical_json(record)))
     return parts

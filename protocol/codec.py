@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ValidationError
@@ -45,13 +45,25 @@ from .topics import Channel, EventName, Topic, parse_topic
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
-EVENT_MODELS: dict[str, type[BaseModel]] = {
+EVENT_MODELS: dict[EventName, type[BaseModel]] = {
     EventName.TEST: TestReadingEvent,
     EventName.CERTIFICATE: CertificateEvent,
     EventName.PRODUCER: ProducerEvent,
     EventName.LOT: LotEvent,
     EventName.ALARM: AlarmEvent,
 }
+"""The ledger events: the topic name (``event/{name}``) and the model of each; the one table
+of them (``EVENT_KINDS``, ``protocol.batch`` and the kiosk's outbox derive theirs from it)."""
+
+
+def _kind_of(model: type[BaseModel]) -> str:
+    (kind,) = get_args(model.model_fields["kind"].annotation)
+    return str(kind)
+
+
+EVENT_KINDS: dict[EventName, str] = {event: _kind_of(model)
+                                     for event, model in EVENT_MODELS.items()}
+"""The ``kind`` member of each ledger event's messages (its model's ``kind`` literal)."""
 CHANNEL_MODELS: dict[Channel, type[BaseModel]] = {
     Channel.STATUS: StatusMessage,
     Channel.TELEMETRY: Telemetry,
@@ -75,8 +87,8 @@ class Decoded:
 def model_for(topic: Topic) -> type[BaseModel]:
     if topic.channel is Channel.EVENT:
         try:
-            return EVENT_MODELS[topic.name or ""]
-        except KeyError:
+            return EVENT_MODELS[EventName(topic.name or "")]
+        except (KeyError, ValueError):
             raise ProtocolError(f"unknown event type {topic.name!r}", code="bad_topic") from None
     return CHANNEL_MODELS[topic.channel]
 
@@ -105,13 +117,18 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError(f"payload holds {name}, which JSON does not allow", code="malformed")
 
 
+def validation_problems(exc: ValidationError, limit: int, *,
+                        whole: str = "(message)") -> tuple[list[str], int]:
+    """'field: problem' for each of the first ``limit`` errors of ``exc`` (``whole`` names an
+    error of the whole object), and how many errors are left out."""
+    parts = [f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}"
+             for err in exc.errors()[:limit]]
+    return parts, max(0, exc.error_count() - limit)
+
+
 def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
     """Summarise a pydantic error as 'field: problem; ...' for people, without the payload."""
-    parts = []
-    for err in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "(message)"
-        parts.append(f"{where}: {err['msg']}")
-    more = exc.error_count() - limit
+    parts, more = validation_problems(exc, limit)
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)

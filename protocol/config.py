@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from .codec import validation_problems
+
 S = TypeVar("S", bound=BaseSettings)
 
 
@@ -79,10 +81,9 @@ class BrokerConnection(Section):
 
 
 def describe_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(file)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    """The first problem as 'field: problem (and N more)', for one line of a settings error."""
+    [first], more = validation_problems(exc, 1, whole="(file)")
+    return first + (f" (and {more} more)" if more else "")
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -49,6 +49,13 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 PlaceCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
 """GB/T 2260 administrative division code (6 digits), optionally extended to township (9) or
 village (12) level as in the statistical division codes."""
+Serial = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
+"""A certificate's serial number, printed on it."""
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+Quantity = Annotated[float, Field(gt=0, le=1e9)]
+Unit = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+CalibrationState = Literal["ok", "due_soon", "overdue", "failed", "none"]
+ProducerKind = Literal["farmer", "cooperative", "enterprise"]
 
 
 class _Model(BaseModel):
@@ -139,7 +146,7 @@ class Telemetry(KioskHeader):
     disk_total_bytes: NonNegativeInt
     cpu_temp_c: float | None = None
     reader_temp_c: float | None = None
-    calibration_state: Literal["ok", "due_soon", "overdue", "failed", "none"] = "none"
+    calibration_state: CalibrationState = "none"
     calibrated_at: AwareDatetime | None = None
     devices: dict[Code, Literal["ok", "fault", "absent", "simulated"]] = Field(default_factory=dict)
     kits: list[KitStock] = Field(default_factory=list, max_length=200)
@@ -165,7 +172,7 @@ class LineFigures(_Model):
 
 
 class Calibration(_Model):
-    state: Literal["ok", "due_soon", "overdue", "failed", "none"]
+    state: CalibrationState
     calibrated_at: AwareDatetime | None = None
 
 
@@ -243,18 +250,18 @@ class Certificate(_Model):
     """A commitment compliance certificate (承诺达标合格证), as issued at the kiosk."""
 
     token: Token
-    serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
+    serial: Serial
     style: CertificateStyle
     template_version: ShortText = Field(description="Certificate template, e.g. 'MARA-2025-4'.")
     product_code: Code
     product_name: ShortText
-    quantity: Annotated[float, Field(gt=0, le=1e9)]
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    quantity: Quantity
+    unit: Unit
     origin_code: PlaceCode
     origin_detail: Text = ""
     producer_id: Code
     promisor_name: ShortText
-    promisor_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+    promisor_phone: Phone
     promise: Text
     basis: list[Basis] = Field(min_length=1, max_length=3)
     tests: list[TestSummary] = Field(default_factory=list, max_length=32)
@@ -274,7 +281,7 @@ class CertificateIssued(_Model):
 class CertificateVoided(_Model):
     action: Literal["voided"]
     token: Token
-    serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
+    serial: Serial
     reason: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     voided_at: AwareDatetime
 
@@ -297,14 +304,13 @@ PinHash = Annotated[
     ),
 ]
 """``scrypt$N$r$p$salt$hash`` (base64url): a producer's PIN, never sent or stored in clear."""
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
 
 
 class Producer(_Model):
     """A producer (farmer, cooperative, enterprise) as the kiosks and the cloud know them."""
 
     producer_id: Code = Field(description="Made where the producer first registered.")
-    kind: Literal["farmer", "cooperative", "enterprise"] = "farmer"
+    kind: ProducerKind = "farmer"
     name: ShortText
     phone: Phone
     origin_code: PlaceCode
@@ -351,8 +357,8 @@ class LotEvent(LedgerHeader):
     outcome: LotOutcome
     producer_id: Code | None = None
     product_code: Code
-    quantity: Annotated[float, Field(gt=0, le=1e9)] | None = None
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    quantity: Quantity | None = None
+    unit: Unit | None = None
     reading_ids: list[MessageId] = Field(default_factory=list, max_length=64)
     certificate_token: Token | None = None
     note: Text = ""
@@ -418,7 +424,7 @@ class CloudAck(_Model):
 
 class RosterEntry(_Model):
     producer_id: Code
-    kind: Literal["farmer", "cooperative", "enterprise"] = "farmer"
+    kind: ProducerKind = "farmer"
     name: ShortText
     phone: Phone
     origin_code: PlaceCode
@@ -465,8 +471,4 @@ class CommandResult(KioskHeader):
     error: Text | None = None
 
 
-KioskMessage = (
-    StatusMessage | Telemetry | TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent
-    | AlarmEvent | CommandResult
-)
 LedgerMessage = TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent | AlarmEvent

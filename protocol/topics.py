@@ -146,10 +146,10 @@ def parse_topic(topic: str) -> Topic:
     return Topic(device_id, channel)
 
 
-def subscription(channel: Channel, *, device_id: str = "+", named: bool = True) -> str:
+def subscription(channel: Channel, *, device_id: str = "+") -> str:
     """A subscription filter for one channel across devices (``+`` as the device level)."""
     base = f"{PREFIX}/{device_id}/{channel.value}"
-    return f"{base}/+" if channel in _NAMED_CHANNELS and named else base
+    return f"{base}/+" if channel in _NAMED_CHANNELS else base
 
 
 def shared(group: str, topic_filter: str) -> str:

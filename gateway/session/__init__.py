@@ -7,7 +7,7 @@ can do everything the screen can through the same API. See ``machine`` for the f
 
 from .core import SessionParts, WrongStep
 from .lots import LotLedger
-from .machine import KioskSession
+from .machine import LANGUAGES, KioskSession
 from .panel import PlannedTest, extra_choices, plan_panel
 from .preparation import STEPS_BY_CATEGORY, picture_for, steps_for
 from .receipts import certificate_receipt, producer_card_receipt
@@ -28,6 +28,7 @@ from .units import CERTIFICATE_UNIT, UNITS_BY_CATEGORY, units_for
 __all__ = [
     "ACTIONS",
     "CERTIFICATE_UNIT",
+    "LANGUAGES",
     "STEPS_BY_CATEGORY",
     "UNITS_BY_CATEGORY",
     "AnalyteResult",

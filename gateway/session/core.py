@@ -209,6 +209,16 @@ class SessionCore:
             has_pin=producer.has_pin,
         )
 
+    async def _enter_identify(self, notice: Notice | None = None) -> None:
+        """Enter IDENTIFY with its recent-producers list read from the database in a thread
+        (the view, built on the event loop, only reads it from the person)."""
+        person = self.person
+        recent = await asyncio.to_thread(self._recent)
+        if self.person is not person:  # the session ended meanwhile (a timeout): stay idle
+            return
+        person.recent = recent
+        self._go(Step.IDENTIFY, notice)
+
     def _recent(self) -> tuple[ProducerView, ...]:
         limit = self.settings.session.recent_producers
         if limit == 0:
@@ -264,7 +274,8 @@ class SessionCore:
             producer=self._producer_view(p.producer, masked=False) if p.producer else None,
             pin_for=self._producer_view(p.pin_candidate, masked=True)
             if p.pin_candidate else None,
-            recent=self._recent() if step is Step.IDENTIFY else (),
+            recent=(p.recent if p.recent is not None else self._recent())
+            if step is Step.IDENTIFY else (),
             origins=self._origins() if step is Step.REGISTER else (),
             product_code=p.product_code,
             quantity=p.quantity,

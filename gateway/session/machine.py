@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PIN_LOCK_S = 300.0
 LANGUAGES = ("zh-CN", "en")
+"""The kiosk's languages, zh-CN first (the screen's catalogues and ``ui.language`` in the
+settings follow this list; a test checks they agree)."""
 GLOBAL_REFUSALS = ("calibration_", "device_fault", "disk_full")
 """Refusal codes about the kiosk itself rather than one kit: checked when a person starts."""
 
@@ -90,14 +92,14 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
             self.person.refusals = refusals
             self._go(Step.REFUSED)
             return
-        self._go(Step.IDENTIFY)
+        await self._enter_identify()
 
     def _kiosk_refusals(self) -> list[RefusalView]:
         station = self.parts.station
         if station is None:
             return [RefusalView("no_station", "this gateway has no devices configured")]
         any_kit = next(iter(self.catalogue.kits))
-        return [RefusalView(r.code, r.detail) for r in station.readiness(any_kit)
+        return [RefusalView(r.code, r.detail, r.kit_id) for r in station.readiness(any_kit)
                 if r.code.startswith(GLOBAL_REFUSALS)]
 
     async def scan(self, code: str) -> None:
@@ -110,7 +112,7 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
                 return
         producer = await asyncio.to_thread(self.parts.producers.by_card, code)
         if producer is None:
-            self._go(Step.IDENTIFY, Notice("notice.card_unknown", level="error"))
+            await self._enter_identify(Notice("notice.card_unknown", level="error"))
             return
         await self._identified(producer)
 
@@ -125,10 +127,10 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
         self._require("pick_producer")
         producer = await asyncio.to_thread(self.parts.producers.get, producer_id)
         if producer is None:
-            self._go(Step.IDENTIFY, Notice("notice.producer_unknown", level="error"))
+            await self._enter_identify(Notice("notice.producer_unknown", level="error"))
             return
         if not producer.has_pin:
-            self._go(Step.IDENTIFY, Notice("notice.no_pin_use_card", level="error"))
+            await self._enter_identify(Notice("notice.no_pin_use_card", level="error"))
             return
         self.person.pin_candidate = producer
         self.person.pin_failures = 0
@@ -141,9 +143,9 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
         assert candidate is not None
         locked = self._pin_locked_until.get(candidate.producer_id, 0.0)
         if locked > self._now():
-            self._go(Step.IDENTIFY, Notice("notice.pin_locked",
-                                           {"minutes": max(1, round((locked - self._now())
-                                                                    / 60))}, "error"))
+            minutes = max(1, round((locked - self._now()) / 60))
+            await self._enter_identify(Notice("notice.pin_locked", {"minutes": minutes},
+                                              "error"))
             return
         if not re.fullmatch(r"[0-9]{4,6}", pin or ""):
             self.notice = Notice("notice.pin_format", level="error")
@@ -159,8 +161,8 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
         if left <= 0:
             self._pin_locked_until[candidate.producer_id] = self._now() + PIN_LOCK_S
             self.person.pin_candidate = None
-            self._go(Step.IDENTIFY, Notice("notice.pin_locked",
-                                           {"minutes": round(PIN_LOCK_S / 60)}, "error"))
+            await self._enter_identify(Notice("notice.pin_locked",
+                                              {"minutes": round(PIN_LOCK_S / 60)}, "error"))
             return
         self.notice = Notice("notice.pin_wrong", {"left": left}, "error")
         self._touch()
@@ -208,10 +210,10 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
         p = self.person
         if self.step in (Step.PIN, Step.REGISTER):
             p.pin_candidate = None
-            self._go(Step.IDENTIFY)
+            await self._enter_identify()
         elif self.step is Step.PRODUCT:
             p.producer = None
-            self._go(Step.IDENTIFY)
+            await self._enter_identify()
         elif self.step is Step.QUANTITY and not p.correcting:
             self._go(Step.PRODUCT)
         elif self.step is Step.PANEL:
@@ -289,7 +291,7 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
         plan, blocked = await asyncio.to_thread(plan_panel, self.catalogue, panel,
                                                 station.readiness)
         if blocked:
-            views = [RefusalView(r.code, r.detail) for refusals in blocked.values()
+            views = [RefusalView(r.code, r.detail, r.kit_id) for refusals in blocked.values()
                      for r in refusals]
             p.refusals = list(dict.fromkeys(views))
             self._go(Step.REFUSED)

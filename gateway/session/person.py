@@ -15,7 +15,7 @@ from protocol import Call, Certificate, StripReading
 from ..producers import KnownProducer
 from ..station import Progress
 from .panel import PlannedTest
-from .steps import RefusalView
+from .steps import ProducerView, RefusalView
 
 
 @dataclass
@@ -25,6 +25,9 @@ class Person:
     producer: KnownProducer | None = None
     pin_candidate: KnownProducer | None = None
     pin_failures: int = 0
+    recent: tuple[ProducerView, ...] | None = None
+    """The identify screen's recent producers (masked), loaded off the event loop each time
+    the session enters that step; None until then."""
     product_code: str | None = None
     quantity: float | None = None
     unit: str | None = None

@@ -81,7 +81,8 @@ class RunningMixin(SessionCore):
             result = await station.run(request, self._on_progress,
                                        cassette_deadline=self.cassette_deadline)
         except StationRefused as exc:
-            p.refusals = [RefusalView(r.code, r.detail, planned.kit_id) for r in exc.refusals]
+            p.refusals = [RefusalView(r.code, r.detail, r.kit_id or planned.kit_id)
+                          for r in exc.refusals]
             self._test_task = None
             self._go(Step.REFUSED)
             return

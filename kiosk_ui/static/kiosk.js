@@ -8,7 +8,6 @@
   var version = parseInt(screen.dataset.version, 10);
   var step = screen.dataset.step;
   var lastInput = null;
-  var muted = false;
   var countdownTimer = null;
 
   function frame() { return screen.querySelector(".frame"); }
@@ -42,7 +41,7 @@
   }
 
   function speak(url) {
-    if (muted || !audio || !url) { return; }
+    if (!audio || !url) { return; }
     audio.src = url;
     var played = audio.play();
     if (played && played.catch) { played.catch(function () { /* autoplay refused: fine */ }); }
@@ -88,7 +87,7 @@
       });
     });
     var speakBtn = f.querySelector("#speak");
-    if (speakBtn) { speakBtn.addEventListener("click", function () { muted = false; speak(speakBtn.dataset.audio); }); }
+    if (speakBtn) { speakBtn.addEventListener("click", function () { speak(speakBtn.dataset.audio); }); }
     var counter = f.querySelector(".countdown");
     if (countdownTimer) { clearInterval(countdownTimer); countdownTimer = null; }
     if (counter) {

@@ -26,6 +26,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     console = Console()
     if args.fresh and args.data_dir.exists():
+        try:
+            _check_is_demo_folder(args.data_dir)
+        except DemoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         shutil.rmtree(args.data_dir)
     options = DemoOptions(
         data_dir=args.data_dir, broker_url=args.broker, api_port=args.port,
@@ -48,6 +53,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
 
 
+def _check_is_demo_folder(folder: Path) -> None:
+    """Raise DemoError unless ``folder`` is empty or looks like a demo's data folder, so that
+    ``--fresh`` never deletes anything else."""
+    from .stack import DemoError
+
+    if not folder.is_dir():
+        raise DemoError(f"--fresh: {folder} is not a folder; not deleting it")
+    if (folder / "cloud.db").exists() or (folder / "kiosk").is_dir():
+        return
+    if any(folder.iterdir()):
+        raise DemoError(f"--fresh: {folder} is not a demo data folder (it has neither cloud.db "
+                        "nor kiosk/); not deleting it")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser(
         "demo",
@@ -57,9 +87,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument("--headless", action="store_true",
                       help="no browser: simulated farmers, then a summary table")
-    demo.add_argument("--farmers", type=int, default=5, metavar="N",
+    demo.add_argument("--farmers", type=non_negative_int, default=5, metavar="N",
                       help="simulated farmers in --headless mode (default 5)")
-    demo.add_argument("--contaminated", type=int, default=2, metavar="N",
+    demo.add_argument("--contaminated", type=non_negative_int, default=2, metavar="N",
                       help="in --headless mode, N more farmers whose produce is contaminated: "
                       "their lots must be blocked and reported, never certified (default 2)")
     demo.add_argument("--kiosk-port", type=int, default=8000,

@@ -58,7 +58,8 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
         for plan in plans:
             outcomes.append(await test_lot(gateway, plan, rng))
             progress.advance(testing)
-        delivering = progress.add_task("records delivered ", total=gateway.outbox.stats().last_seq)
+        stats = await asyncio.to_thread(gateway.outbox.stats)
+        delivering = progress.add_task("records delivered ", total=stats.last_seq)
         deadline = time.monotonic() + DELIVERY_TIMEOUT_S
         while True:
             stats = await asyncio.to_thread(gateway.outbox.stats)
@@ -71,6 +72,9 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
     assert stack.engine is not None
     cloud_lots = await asyncio.to_thread(lot_outcomes_in_cloud, stack.engine)
     console.print(summary_table(outcomes, checks, cloud_lots, time.monotonic() - started))
+    if stats.unacked:
+        console.print(f"[red]{stats.unacked} records unacknowledged after "
+                      f"{DELIVERY_TIMEOUT_S:.0f} s[/red]")
     if len(checks) <= 30:
         console.print(certificate_table(checks))
     clean = [o for o in outcomes if not o.plan.contaminated]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,16 +27,18 @@ from device_drivers import (
     SimulatedReaderController,
     SimulatedScanner,
 )
-from gateway.session import Step
+from gateway.session import KioskSession, Step
 
-from .farmers import CLEAN, CONTAMINATED, UNCLEAR, put_cassette
+from .farmers import CLEAN, CONTAMINATED, UNCLEAR, WORKING, put_cassette, wait_for
 
 if TYPE_CHECKING:
     from .stack import DemoStack
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TRUTHS = (CLEAN, UNCLEAR, CONTAMINATED)
-WORKING = (Step.INSERT, Step.INCUBATING, Step.SCORING)
+GIVE_BACK_WITHIN_S = 600.0
+
+log = logging.getLogger(__name__)
 
 
 def sim_panel_router(stack: DemoStack) -> APIRouter:
@@ -125,16 +128,17 @@ def sim_panel_router(stack: DemoStack) -> APIRouter:
     return router
 
 
-async def _give_back_when_done(stack: DemoStack, session: object) -> None:
+async def _give_back_when_done(stack: DemoStack, session: KioskSession) -> None:
     """Take the cassette out of the simulated tray once the reader is done with it."""
-    from gateway.session import KioskSession
-
-    assert isinstance(session, KioskSession)
-    async with asyncio.timeout(600):
-        while session.step not in WORKING:
-            await session.wait_for_change(session.version, 1.0)
-        while session.step in WORKING:
-            await session.wait_for_change(session.version, 1.0)
+    idle = tuple(step for step in Step if step not in WORKING)
+    try:
+        async with asyncio.timeout(GIVE_BACK_WITHIN_S):  # for both waits together
+            await wait_for(session, *WORKING, within_s=GIVE_BACK_WITHIN_S)
+            await wait_for(session, *idle, within_s=GIVE_BACK_WITHIN_S)
+    except TimeoutError:
+        log.warning("the simulated cassette was not given back: the session stayed on %s "
+                    "for %.0f s", session.step.value, GIVE_BACK_WITHIN_S)
+        return
     if stack.gateway is not None and stack.gateway.devices is not None:
         reader = stack.gateway.devices.reader
         assert isinstance(reader, SimulatedReaderController)

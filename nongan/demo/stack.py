@@ -25,7 +25,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from cloud_bridge.api import create_app
-from cloud_bridge.ingest import IngestWorker
+from cloud_bridge.ingest import IngestWorker, WorkerNotReady
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.settings import load_settings as load_bridge_settings
 from cloud_bridge.store import enroll_device, list_devices, make_engine, migrate, session_factory
@@ -67,7 +67,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 class DemoError(Exception):
-    """The demo cannot start (a port in use, a broker that does not answer); one line."""
+    """The demo cannot start (a port in use, a broker that does not answer, a data folder
+    that is not the demo's); one line."""
 
 
 @dataclass
@@ -140,7 +141,10 @@ class DemoStack:
         embedded = opts.broker_url is None
         if embedded:
             self.broker = EmbeddedBroker(free_port(opts.host), opts.host)
-            await self.broker.start()
+            try:
+                await self.broker.start()
+            except RuntimeError as exc:  # amqtt missing
+                raise DemoError(str(exc)) from None
         api_port = opts.api_port or free_port(opts.host)
         if not port_is_free(api_port, opts.host):
             raise DemoError(f"port {api_port} is in use: pass --port with a free one")
@@ -162,11 +166,14 @@ class DemoStack:
         # On disk too, so the technician's commands work on the demo kiosk while it runs:
         # nongan doctor --config {data_dir}/kiosk/gateway.toml
         write_settings(kiosk, self.kiosk_config_path)
-        self.gateway = Gateway.open(kiosk)
+        self.gateway = await asyncio.to_thread(Gateway.open, kiosk)
         await asyncio.to_thread(self._enrol_kiosk)
 
         self.worker = IngestWorker(self.bridge_settings, self.engine)
-        await asyncio.to_thread(self.worker.start)
+        try:
+            await asyncio.to_thread(self.worker.start)
+        except WorkerNotReady as exc:
+            raise DemoError(f"{exc}; is a broker running at {self.broker_url}?") from None
 
         config = uvicorn.Config(
             create_app(self.bridge_settings, engine=self.engine),
@@ -256,10 +263,10 @@ class DemoStack:
             await asyncio.to_thread(self.worker.stop)
             self.worker = None
         if self.gateway is not None:
-            self.gateway.close()
+            await asyncio.to_thread(self.gateway.close)
             self.gateway = None
         if self.engine is not None:
-            self.engine.dispose()
+            await asyncio.to_thread(self.engine.dispose)
             self.engine = None
         if self.broker is not None:
             await self.broker.stop()

@@ -120,6 +120,34 @@ def test_picking_a_recent_producer_needs_the_right_pin(kiosk):
     assert session.view.producer.display_name == "刘德华"
 
 
+def test_the_recent_list_is_read_off_the_event_loop(kiosk, monkeypatch):
+    import threading
+
+    session = kiosk.session
+    kiosk.producers.register(name="刘德华", phone="13600003333", origin_code="370902",
+                             pin="8642")
+    registry = session.parts.producers
+    read_on = []
+    real_recent = registry.recent
+
+    def recent(limit):
+        read_on.append(threading.current_thread() is threading.main_thread())
+        return real_recent(limit)
+
+    monkeypatch.setattr(registry, "recent", recent)
+
+    async def scenario():
+        await session.start()
+        assert len(session.view.recent) == 1
+        await session.begin_registration()
+        await session.back()
+        return session.view.recent
+
+    recent_after_back = aio.run(scenario())
+    assert len(recent_after_back) == 1
+    assert read_on == [False, False]  # once per entry into IDENTIFY, never on the loop
+
+
 def test_three_wrong_pins_lock_the_name_for_a_while(kiosk):
     session = kiosk.session
     producer = kiosk.producers.register(name="陈国庆", phone="13500004444",

@@ -194,6 +194,7 @@ def test_an_expired_kit_is_refused_before_any_strip_is_taken(tmp_path):
             assert session.step is Step.REFUSED
             codes = {r.code for r in session.view.refusals}
             assert "expired" in codes
+            assert {r.kit_id for r in session.view.refusals if r.code == "expired"} == {CARD}
             await session.finish()
 
         aio.run(scenario())

@@ -93,6 +93,13 @@ def test_refusals_say_why(kiosk):
     assert kiosk.stock.boxes()[0].strips_left == 20  # nothing taken for a refused test
 
 
+def test_refusals_name_the_kit_they_concern(kiosk):
+    kit_id = kit_id_for(kiosk)
+    by_code = {r.code: r for r in kiosk.station.readiness(kit_id)}
+    assert by_code["no_stock"].kit_id == kit_id
+    assert by_code["calibration_none"].kit_id is None  # the kiosk's own, not the kit's
+
+
 def test_no_cassette_times_out_and_gives_the_tray_back(tmp_path):
     gw = simulated_gateway(tmp_path / "kiosk", station={"cassette_timeout_s": 0.5})
     try:

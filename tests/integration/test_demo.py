@@ -51,3 +51,67 @@ def test_the_command_line_runs_the_demo(tmp_path, capsys):
     status = nongan_main(["demo", "--headless", "--farmers", "1",
                           "--data-dir", str(tmp_path / "d")])
     assert status == 0, capsys.readouterr().out
+
+
+def test_a_broker_that_does_not_answer_is_one_line_not_a_traceback(tmp_path, capsys):
+    status = nongan_main(["demo", "--headless", "--farmers", "1", "--broker",
+                          "mqtt://127.0.0.1:1", "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "is a broker running at mqtt://127.0.0.1:1?" in err
+    assert "Traceback" not in err
+    assert not [t for t in threading.enumerate() if t.name.startswith("paho")]
+
+
+def test_without_amqtt_the_embedded_broker_says_what_to_install(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "amqtt.broker", None)  # import fails as if not installed
+    status = nongan_main(["demo", "--headless", "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1 and "needs amqtt" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("option", ["--farmers", "--contaminated"])
+def test_counts_must_be_whole_numbers_of_zero_or_more(tmp_path, capsys, option):
+    for bad, said in (("-1", "negative"), ("two", "not a whole number")):
+        with pytest.raises(SystemExit) as exit_:
+            nongan_main(["demo", "--headless", option, bad, "--data-dir", str(tmp_path)])
+        assert exit_.value.code == 2
+        assert said in capsys.readouterr().err
+
+
+def test_fresh_refuses_to_delete_a_folder_that_is_not_the_demos(tmp_path, capsys):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.md").write_text("years of work")
+    status = nongan_main(["demo", "--headless", "--fresh", "--data-dir", str(precious)])
+    err = capsys.readouterr().err
+    assert status == 1 and "not a demo data folder" in err and err.count("\n") == 1, err
+    assert (precious / "chapter1.md").read_text() == "years of work"
+
+
+def test_fresh_empties_a_demo_folder_before_the_run(tmp_path, capsys):
+    data = tmp_path / "d"
+    (data / "kiosk").mkdir(parents=True)
+    (data / "leftover").write_text("from the last run")
+    status = nongan_main(["demo", "--headless", "--farmers", "1", "--contaminated", "0",
+                          "--fresh", "--data-dir", str(data)])
+    assert status == 0, capsys.readouterr().out
+    assert not (data / "leftover").exists()
+
+
+def test_records_still_unacknowledged_at_the_deadline_are_said(tmp_path, monkeypatch):
+    import dataclasses
+
+    from gateway.outbox import Outbox
+    from nongan.demo import headless
+
+    real_stats = Outbox.stats
+    monkeypatch.setattr(headless, "DELIVERY_TIMEOUT_S", 0.0)
+    monkeypatch.setattr(Outbox, "stats",
+                        lambda self: dataclasses.replace(real_stats(self), unacked=3))
+    _, output = run_demo(tmp_path, farmers=1)
+    assert "3 records unacknowledged after 0 s" in output, output

@@ -81,3 +81,14 @@ def test_a_missing_key_shows_the_key_and_a_missing_parameter_the_text():
     assert t("notice.pin_wrong") == "Wrong PIN. {left} tries left."
     assert t("notice.pin_wrong", left=2) == "Wrong PIN. 2 tries left."
     assert Translator("fr").language == "zh-CN"
+
+
+def test_the_screen_the_session_and_the_settings_know_the_same_languages():
+    import typing
+
+    from gateway import session
+    from gateway.settings import UiSection
+
+    settings_languages = typing.get_args(UiSection.model_fields["language"].annotation)
+    assert LANGUAGES == session.LANGUAGES == settings_languages
+    assert {p.stem for p in (ROOT / "kiosk_ui" / "i18n").glob("*.toml")} == set(LANGUAGES)

@@ -127,3 +127,21 @@ def test_every_product_and_preparation_step_has_a_picture(kiosk):
     for steps in STEPS_BY_CATEGORY.values():
         for step in steps:
             assert (STATIC / "pictures" / "prep" / f"{picture_for(step)}.svg").is_file(), step
+
+
+def test_a_refusal_names_its_kit_from_the_session_not_from_its_detail(kiosk):
+    from dataclasses import replace
+
+    from gateway.session import RefusalView
+    from kiosk_ui.i18n import Translator
+    from kiosk_ui.screens import Names, refusal_texts
+
+    kit_id = "card-beta-agonists-3in1-v1"
+    kit = kiosk.catalogue.kits[kit_id]
+    names = Names(kiosk.catalogue, english=False)
+    view = replace(kiosk.session.view,
+                   refusals=(RefusalView("no_stock", "nothing about it here", kit_id),
+                             RefusalView("disk_full", f"not {kit_id}'s business")))
+    texts = refusal_texts(view, Translator("zh-CN"), names)
+    assert kit.names.zh in texts[0]
+    assert kit.names.zh not in texts[1]
