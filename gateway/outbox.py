@@ -25,7 +25,7 @@ from protocol import EventName, event_topic
 from protocol.codec import EVENT_KINDS, EVENT_MODELS
 
 from .sealing import MessageSealer, Sealed
-from .storage import KioskDatabase
+from .storage import KioskDatabase, kv
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Outbox:
             fields: the message members beyond the header (e.g. ``{"reading": {...}}``).
         """
         spec = LEDGER_KINDS[event]
-        seq = _kv_int(conn, "last_seq") + 1
+        seq = kv.get_int(conn, kv.LAST_SEQ, 0) + 1
         sealed = self.sealer.seal(spec.model, spec.kind, fields, seq=seq)
         topic = event_topic(self.sealer.device_id, spec.event)
         cursor = conn.execute(
@@ -107,11 +107,11 @@ class Outbox:
             (seq, sealed.msg_id, spec.kind, topic, sealed.payload, spec.priority,
              sealed.stamp.time.isoformat()),
         )
-        _kv_set(conn, "last_seq", seq)
+        kv.set(conn, kv.LAST_SEQ, seq)
         if sealed.stamp.time_synced:
             # Persist the clock floor with the record: after a reboot without a clock, no
             # stamp will be earlier than the last synchronised one (see gateway.clock).
-            _kv_set_max_time(conn, "clock_floor", sealed.stamp.time)
+            _raise_clock_floor(conn, sealed.stamp.time)
         self.db.call_after_commit(self._notify)
         record = OutboxRecord(int(cursor.lastrowid or 0), seq, sealed.msg_id, spec.kind, topic,
                               sealed.payload)
@@ -180,20 +180,20 @@ class Outbox:
             AckBeyondLedger: N is beyond the last seq this kiosk made.
         """
         with self.db.transaction() as conn:
-            last_seq = _kv_int(conn, "last_seq")
+            last_seq = kv.get_int(conn, kv.LAST_SEQ, 0)
             if acked_seq > last_seq:
                 raise AckBeyondLedger(
                     f"the cloud acknowledges seq {acked_seq} but this kiosk has made only "
                     f"{last_seq} records: is another kiosk using this device id?"
                 )
-            if acked_seq <= _kv_int(conn, "acked_seq"):
+            if acked_seq <= kv.get_int(conn, kv.ACKED_SEQ, 0):
                 return 0
             cursor = conn.execute(
                 "UPDATE outbox SET state = 'acked', acked_at = ?"
                 " WHERE seq <= ? AND state != 'acked'",
                 (datetime.now(UTC).isoformat(), acked_seq),
             )
-            _kv_set(conn, "acked_seq", acked_seq)
+            kv.set(conn, kv.ACKED_SEQ, acked_seq)
             return cursor.rowcount
 
     def prune(self, retention: timedelta) -> int:
@@ -228,8 +228,8 @@ def read_stats(db: KioskDatabase) -> OutboxStats:
             "SELECT coalesce(sum(length(payload)), 0), min(created_at) FROM outbox"
             " WHERE state != 'acked'"
         ).fetchone()
-        last_seq = _kv_int(conn, "last_seq")
-        acked_seq = _kv_int(conn, "acked_seq")
+        last_seq = kv.get_int(conn, kv.LAST_SEQ, 0)
+        acked_seq = kv.get_int(conn, kv.ACKED_SEQ, 0)
     pending, sent = int(counts.get("pending", 0)), int(counts.get("sent", 0))
     return OutboxStats(
         pending=pending,
@@ -242,27 +242,14 @@ def read_stats(db: KioskDatabase) -> OutboxStats:
     )
 
 
-def _kv_int(conn: sqlite3.Connection, key: str) -> int:
-    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _kv_set_max_time(conn: sqlite3.Connection, key: str, value: datetime) -> None:
-    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-    if row is None or datetime.fromisoformat(row[0]) < value:
-        _kv_set(conn, key, value.isoformat())
+def _raise_clock_floor(conn: sqlite3.Connection, value: datetime) -> None:
+    current = kv.get(conn, kv.CLOCK_FLOOR)
+    if current is None or datetime.fromisoformat(current) < value:
+        kv.set(conn, kv.CLOCK_FLOOR, value.isoformat())
 
 
 def read_clock_floor(db: KioskDatabase) -> datetime | None:
     """The latest synchronised time this kiosk has stamped on a record, if any."""
     with db.read() as conn:
-        row = conn.execute("SELECT value FROM kv WHERE key = 'clock_floor'").fetchone()
-    return datetime.fromisoformat(row[0]) if row else None
-
-
-def _kv_set(conn: sqlite3.Connection, key: str, value: object) -> None:
-    conn.execute(
-        "INSERT INTO kv (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, str(value)),
-    )
+        value = kv.get(conn, kv.CLOCK_FLOOR)
+    return datetime.fromisoformat(value) if value else None

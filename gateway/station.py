@@ -30,7 +30,7 @@ from protocol import StripReading
 
 from .calibration import CalibrationBook
 from .clock import KioskClock
-from .health_watch import DiskGuard
+from .health_watch import DiskGuard, fault_message
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
 from .readings import ReadingLog, RecordedReading
@@ -141,7 +141,7 @@ class StripStation:
                 self.catalogue.kit(kit_id, strip.lot)
             except UnknownCodeError as exc:
                 refusals.append(Refusal("unknown_lot", str(exc), kit_id))
-        calibration = self.calibrations.current(self.settings.reader_id)
+        calibration = self.calibrations.current(self.settings.reader_id, load_flat_field=False)
         if not calibration.usable:
             detail = {
                 "none": "the reader has never been calibrated",
@@ -153,9 +153,8 @@ class StripStation:
             refusals.append(Refusal(f"calibration_{calibration.state}", detail))
         for device in (self.camera, self.reader):
             health = device.health()
-            if health.state not in ("ok", "simulated"):
-                refusals.append(Refusal("device_fault", f"{health.device}: {health.detail}"
-                                        + (f" — {health.fix}" if health.fix else "")))
+            if not health.ok:
+                refusals.append(Refusal("device_fault", fault_message(health)))
         return refusals
 
     # ------------------------------------------------------------------ one test

@@ -20,15 +20,14 @@ from protocol import (
     Telemetry,
     TestReadingEvent,
 )
+from protocol.messages import LedgerMessage
 
 from .inbound import Accepted
-
-LedgerEvent = TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent | AlarmEvent
 
 
 def ledger_row(item: Accepted) -> dict[str, Any]:
     msg = item.message
-    assert isinstance(msg, LedgerEvent)
+    assert isinstance(msg, LedgerMessage)
     action: str | None = None
     subject: str
     if isinstance(msg, CertificateEvent):

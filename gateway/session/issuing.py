@@ -81,7 +81,8 @@ class IssuingMixin(SessionCore):
         p = self.person
         assert p.certificate is not None
         content = certificate_receipt(p.certificate,
-                                      station_name=self.settings.device.station_name)
+                                      station_name=self.settings.device.station_name,
+                                      timezone=self.parts.issuer.timezone)
         p.print_status = await asyncio.to_thread(print_receipt, self.parts.printer, content)
         notice = None
         if p.print_status != "printed":

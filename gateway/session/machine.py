@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
+from ..pins import PIN_PATTERN
 from ..producers import RegistrationError
 from .core import SessionCore, WrongStep
 from .issuing import IssuingMixin
@@ -147,7 +147,7 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
             await self._enter_identify(Notice("notice.pin_locked", {"minutes": minutes},
                                               "error"))
             return
-        if not re.fullmatch(r"[0-9]{4,6}", pin or ""):
+        if not PIN_PATTERN.fullmatch(pin or ""):
             self.notice = Notice("notice.pin_format", level="error")
             self._touch()
             return

@@ -23,7 +23,6 @@ STEPS_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "livestock": URINE,
 }
 
-ALL_STEPS: frozenset[str] = frozenset(s for steps in STEPS_BY_CATEGORY.values() for s in steps)
 
 
 def steps_for(category: str) -> tuple[str, ...]:

@@ -15,15 +15,18 @@ from device_drivers import DeviceError, Printer, PrinterOffline, PrinterOutOfPap
 from protocol import Certificate
 from protocol.certificate_rules import STYLE_NAME, TITLE
 
+from ..issuance import LOCAL_TZ
+
 log = logging.getLogger(__name__)
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CALL_ZH = {"negative": "阴性", "positive": "阳性", "suspect": "可疑", "invalid": "无效"}
 
 
-def certificate_receipt(cert: Certificate, *, station_name: str = "") -> ReceiptContent:
-    """The certificate as a receipt: fields of the 2025 style, the promise, the QR."""
-    issued = cert.issued_at.astimezone(LOCAL_TZ)
+def certificate_receipt(cert: Certificate, *, station_name: str = "",
+                        timezone: ZoneInfo = LOCAL_TZ) -> ReceiptContent:
+    """The certificate as a receipt: fields of the 2025 style, the promise, the QR; times in
+    the kiosk's time zone (the issuer's, the one its serials count days in)."""
+    issued = cert.issued_at.astimezone(timezone)
     tests = "；".join(f"{t.analyte_name} {CALL_ZH.get(t.call.value, t.call.value)}"
                      for t in cert.tests)
     clock_note = "" if cert.time_synced else "（时钟未校准）"

@@ -92,11 +92,7 @@ class RunningMixin(SessionCore):
             await self._end("no cassette was put in the tray")
             return
         except (DeviceError, ScoringError, StorageError, OSError) as exc:
-            log.error("test of %s failed: %s", planned.kit_id, exc)
-            p.error_code = ("device" if isinstance(exc, DeviceError) else
-                            "scoring" if isinstance(exc, ScoringError) else "storage")
-            self._test_task = None
-            self._go(Step.ERROR)
+            self._test_failed(planned.kit_id, exc)
             return
         self._test_task = None
         for recorded, score in zip(result.readings, result.scores, strict=True):
@@ -105,9 +101,21 @@ class RunningMixin(SessionCore):
             p.reason_codes[reading.analyte_code] = tuple(score.reason_codes)
             p.attempts[reading.analyte_code] = p.attempts.get(reading.analyte_code, 0) + 1
             p.reading_ids.append(reading.reading_id)
-        await asyncio.to_thread(self.parts.lots.add_readings, p.session_id,
-                                [r.reading.reading_id for r in result.readings])
-        await self._judge()
+        try:
+            await asyncio.to_thread(self.parts.lots.add_readings, p.session_id,
+                                    [r.reading.reading_id for r in result.readings])
+            await self._judge()
+        except StorageError as exc:
+            # The readings are recorded (the station committed them); noting them on the lot
+            # or closing it failed. Without this the screen would stay on "scoring" for good.
+            self._test_failed(planned.kit_id, exc)
+
+    def _test_failed(self, kit_id: str, exc: Exception) -> None:
+        log.error("test of %s failed: %s", kit_id, exc)
+        self.person.error_code = ("device" if isinstance(exc, DeviceError) else
+                                  "scoring" if isinstance(exc, ScoringError) else "storage")
+        self._test_task = None
+        self._go(Step.ERROR)
 
     async def _judge(self) -> None:
         p = self.person

@@ -13,10 +13,14 @@ from __future__ import annotations
 import sqlite3
 from typing import overload
 
+LAST_SEQ = "last_seq"
+"""The latest ledger seq this kiosk has given a record (written by the outbox)."""
 ACKED_SEQ = "acked_seq"
 """The highest ledger seq the cloud has acknowledged (written by the outbox)."""
 ROSTER_VERSION = "roster_version"
 """The version of the producer roster held (written by the producer registry)."""
+CLOCK_FLOOR = "clock_floor"
+"""The latest synchronised time stamped on a record (written by the outbox)."""
 
 
 def get(conn: sqlite3.Connection, key: str) -> str | None:
@@ -44,4 +48,4 @@ def set(conn: sqlite3.Connection, key: str, value: object) -> None:
     )
 
 
-__all__ = ["ACKED_SEQ", "ROSTER_VERSION", "get", "get_int", "set"]
+__all__ = ["ACKED_SEQ", "CLOCK_FLOOR", "LAST_SEQ", "ROSTER_VERSION", "get", "get_int", "set"]

@@ -245,6 +245,25 @@ def test_a_device_fault_mid_test_is_an_error_that_can_be_retested_or_left(kiosk)
     assert "1 strip" in lot.note
 
 
+
+def test_a_disk_failure_after_the_reading_is_an_error_not_a_frozen_screen(kiosk, monkeypatch):
+    from gateway.storage import StorageError
+
+    def disk_full(*args, **kwargs):
+        raise StorageError("database or disk is full")
+
+    session = kiosk.session
+
+    async def scenario():
+        await identify_new_producer(session)
+        await to_panel(session, "beef_cattle", "1", "head")
+        await session.confirm_panel()
+        monkeypatch.setattr(kiosk.session.parts.lots, "add_readings", disk_full)
+        assert await run_cassette(kiosk, session, CLEAN) is Step.ERROR
+        assert session.view.error_code == "storage"
+
+    aio.run(scenario())
+
 def test_a_printer_out_of_paper_keeps_the_certificate_and_reprints(kiosk):
     session = kiosk.session
     printer = kiosk.devices.printer
