@@ -64,8 +64,10 @@ def decode_inbound(inbound: Inbound) -> Accepted | Rejection:
                          "store cannot keep")
     # A valid ISO time whose UTC equivalent falls outside year 1..9999 (such as
     # 0001-01-01T00:30+01:00) cannot be stored in UTC. Refuse it here: failing in the store
-    # would look like an outage and the batch would be retried for ever.
-    field = _unconvertible_time(decoded.message)
+    # would look like an outage and the batch would be retried for ever. Only years 0001 and
+    # 9999 can overflow, and their text must appear in the payload as such or behind a \u
+    # escape: the byte test keeps the walk (~18 µs) off the hot path for every other message.
+    field = _unconvertible_time(decoded.message) if _may_hold_edge_year(inbound.payload) else None
     if field is not None:
         return Rejection("unstorable", f"field {field!r} holds a time with no UTC equivalent "
                          "(out of range), which the store cannot keep")
@@ -113,6 +115,10 @@ def _holds_nul(value: object) -> bool:
     if isinstance(value, list):
         return any(_holds_nul(v) for v in value)
     return False
+
+
+def _may_hold_edge_year(payload: bytes) -> bool:
+    return b'"0001-' in payload or b'"9999-' in payload or b"\\u" in payload
 
 
 def _unconvertible_time(value: object, path: str = "") -> str | None:

@@ -257,3 +257,18 @@ def test_a_time_with_no_utc_equivalent_is_a_dead_letter_not_a_stuck_batch(
     assert count(store, DeadLetter) == 2
     assert count(store, LedgerRecord) == 1
     assert result.watermarks == {kiosk.device_id: 1}
+
+
+def test_an_edge_year_written_with_a_json_escape_is_caught_too(
+    store: Engine, kiosk: FakeKiosk, writer: BatchWriter
+) -> None:
+    # The cheap byte test before the walk must not be fooled by "\u0030001-…" (= "0001-…"):
+    # the parsed object, and so the signature, is the same as the plain text's.
+    topic, payload = _status_at(kiosk, datetime(1, 1, 1, 0, 30,
+                                                tzinfo=timezone(timedelta(hours=1))))
+    escaped = payload.replace(b'"0001-', b'"\\u0030001-')
+    assert escaped != payload and json.loads(escaped) == json.loads(payload)
+    result = writer.write([inbound((topic, escaped))])
+    [verdict] = result.verdicts
+    assert verdict.outcome is Outcome.DEAD_LETTER
+    assert verdict.rejection is not None and verdict.rejection.code == "unstorable"
