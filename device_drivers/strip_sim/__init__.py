@@ -7,7 +7,7 @@ of ours (numpy and OpenCV only).
 """
 
 from .geometry import cassette_quad, cassette_to_frame, line_centres_px, window_quads
-from .random_scenes import Defect, NuisanceRanges, random_scene
+from .random_scenes import KIOSK_CAPTURE, Defect, NuisanceRanges, random_scene
 from .render import render_scene
 from .spec import (
     GOLD_ABSORBANCE_BGR,
@@ -26,6 +26,7 @@ from .spec import (
 
 __all__ = [
     "GOLD_ABSORBANCE_BGR",
+    "KIOSK_CAPTURE",
     "Camera",
     "CassetteGeometry",
     "Defect",

@@ -1,4 +1,5 @@
-"""The light, the lens and the sensor: illumination, glare, blur, noise, sRGB encoding, JPEG.
+"""The light, the lens and the sensor: illumination, glare, blur, colour filter array and
+noise, sRGB encoding, JPEG.
 
 Everything here works on linear light in the frame (float32, BGR, 1.0 = full scale) until
 ``encode``, which applies the sRGB transfer curve and 8-bit quantisation a camera's image
@@ -84,6 +85,27 @@ def blur(signal: np.ndarray, sigma_px: float) -> np.ndarray:
     if sigma_px < 0.25:
         return signal
     return cv2.GaussianBlur(signal, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
+
+
+_RAW_FULL_SCALE = 65535  # 16-bit raw for OpenCV's demosaicing
+
+
+def sense(signal: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
+    """What the sensor delivers: noisy light, through a colour filter array if it has one."""
+    if not cam.bayer:
+        add_sensor_noise(signal, cam, rng)
+        return signal
+    # B G / G R mosaic: each pixel keeps one colour and gets that colour's noise alone.
+    mosaic = np.empty(signal.shape[:2], dtype=np.float32)
+    mosaic[0::2, 0::2] = signal[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = signal[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = signal[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = signal[1::2, 1::2, 2]
+    add_sensor_noise(mosaic, cam, rng)
+    raw = (np.clip(mosaic, 0.0, 1.0) * _RAW_FULL_SCALE + 0.5).astype(np.uint16)
+    # OpenCV names a mosaic by its second row's second and third pixels: B G / G R is "RG".
+    rgb = cv2.cvtColor(raw, cv2.COLOR_BayerRG2BGR_EA)
+    return rgb.astype(np.float32) * np.float32(1.0 / _RAW_FULL_SCALE)
 
 
 def add_sensor_noise(signal: np.ndarray, cam: Camera, rng: np.random.Generator) -> None:

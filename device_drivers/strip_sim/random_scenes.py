@@ -63,6 +63,7 @@ class NuisanceRanges:
     read_noise: tuple[float, float] = (0.001, 0.004)
     lossless_share: float = 0.2
     jpeg_quality: tuple[int, int] = (75, 95)
+    bayer_share: float = 0.0  # share of scenes taken through a colour filter array
     membrane_reflectance: tuple[float, float] = (0.85, 0.97)
     membrane_tint: float = 0.01
     membrane_texture: tuple[float, float] = (0.005, 0.025)
@@ -80,6 +81,12 @@ class NuisanceRanges:
     glare_peak: tuple[float, float] = (0.2, 1.0)
     c_od: tuple[float, float] = (0.3, 0.9)
     t_c: tuple[float, float] = (0.0, 1.5)
+
+
+KIOSK_CAPTURE = NuisanceRanges(lossless_share=1.0, bayer_share=1.0)
+"""What the kiosk's own camera delivers: lossless frames (a Pi camera's RGB888, a UVC camera's
+YUYV) from a colour-filter-array sensor, demosaiced. The default ranges mix in JPEG frames
+(photographs from elsewhere, MJPEG webcams) and leave demosaicing out."""
 
 
 # What each defect does, as ranges beyond the good ones.
@@ -166,6 +173,8 @@ def random_scene(
         read_noise=u(r.read_noise),
         jpeg_quality=None if rng.random() < r.lossless_share
         else int(rng.integers(r.jpeg_quality[0], r.jpeg_quality[1] + 1)),
+        # Drawn only when mixed, so scenes of the default ranges keep their seeds' looks.
+        bayer=r.bayer_share >= 1.0 or (r.bayer_share > 0.0 and rng.random() < r.bayer_share),
     )
     placement = Placement(offset_mm=(pm(r.offset_mm), pm(r.offset_mm)),
                           rotation_deg=pm(r.rotation_deg))

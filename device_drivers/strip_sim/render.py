@@ -44,7 +44,7 @@ def render_scene(spec: SceneSpec, *, frame_index: int = 0) -> np.ndarray:
     _optics.add_glare(signal, spec.glare, gains * np.float32(spec.light.exposure))
     signal = _optics.blur(signal, cam.blur_px)
     noise_rng = np.random.default_rng([spec.seed, 2, frame_index])
-    _optics.add_sensor_noise(signal, cam, noise_rng)
+    signal = _optics.sense(signal, cam, noise_rng)
     return _optics.encode(signal, cam)
 
 

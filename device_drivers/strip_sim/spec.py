@@ -162,6 +162,10 @@ class Camera:
     """Signal-independent noise standard deviation (fraction of full scale)."""
     jpeg_quality: int | None = 90
     """JPEG round trip at this quality, or None for a lossless frame."""
+    bayer: bool = False
+    """A colour-filter-array sensor: each pixel senses one colour (B G / G R) with its own
+    noise, and the image pipeline interpolates the other two (edge-aware demosaicing), as a
+    real camera module does. False: every pixel senses all three colours."""
 
 
 @dataclass(frozen=True)

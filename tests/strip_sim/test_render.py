@@ -162,3 +162,18 @@ def test_nuisances_are_drawn_at_random() -> None:
                    [s.look.membrane_texture for s in specs]):
         assert len(set(values)) == 30
     assert {s.camera.jpeg_quality is None for s in specs} == {True, False}
+
+
+def test_a_bayer_sensor_keeps_colours_and_senses_one_colour_per_pixel() -> None:
+    # Flat colour through the mosaic comes back as that colour...
+    quiet = SceneSpec(camera=Camera(jpeg_quality=None, shot_noise=0.0, read_noise=0.0))
+    plain = render_scene(quiet).astype(np.float64)
+    mosaic = render_scene(replace(quiet, camera=replace(quiet.camera, bayer=True)))
+    assert np.abs(mosaic.astype(np.float64).mean(axis=(0, 1)) - plain.mean(axis=(0, 1))).max() < 0.5
+    # ...and noise is sensed once per pixel, then interpolated: neighbouring pixels of the
+    # interpolated colours share it, so red and blue are smoother than where sensed alone.
+    noisy = replace(quiet, camera=Camera(jpeg_quality=None, shot_noise=0.02, read_noise=0.0))
+    a = render_scene(noisy).astype(np.float64)
+    b = render_scene(replace(noisy, camera=replace(noisy.camera, bayer=True))).astype(np.float64)
+    patch = (slice(40, 200), slice(40, 200), 2)  # red, on the empty tray
+    assert np.std(np.diff(b[patch], axis=1)) < 0.8 * np.std(np.diff(a[patch], axis=1))
