@@ -59,11 +59,17 @@ class Fit:
 class LineModel:
     """The blur of one profile, ready to fit lines anywhere on it."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, blur_px: float, noise_y: float):
+    def __init__(self, x: np.ndarray, y: np.ndarray, blur_px: float, noise_y: float, *,
+                 red_weight: float = 0.0, gold_red_to_green: float = 0.25):
         self.x = x
         self.y = y
         self.blur = max(float(blur_px), 0.05)
         self.noise_y = max(float(noise_y), 1e-6)
+        # y may be green / red ** k (see _profile.read_profile): each colour is blurred on
+        # its own, so the model divides the two blurred colours rather than blurring their
+        # quotient; densities stay those of the green channel.
+        self.k = float(red_weight)
+        self.rho = float(gold_red_to_green)
 
     def _design(self, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Data samples in [lo, hi], the fine model grid, and the blur-and-sample matrix."""
@@ -85,18 +91,30 @@ class LineModel:
         od = od0.copy()
         ls = -LN10 * s_fine  # 10 ** (-od * s) == exp(od * ls), and exp is the cheaper call
         for _ in range(GN_STEPS):
-            t = np.exp(od[:, None] * ls)
-            model = t @ kernel.T
-            jac = (ls * t) @ kernel.T * weight
+            model, jac = self._model(od, ls, kernel)
+            jac = jac * weight
             r = (y[None, :] - model) * weight
             jj = (jac * jac).sum(axis=1)
             od = od + (r * jac).sum(axis=1) / np.maximum(jj, 1e-12)
             od = np.clip(od, -0.5, 3.0)
-        t = np.exp(od[:, None] * ls)
-        model = t @ kernel.T
-        jac = (ls * t) @ kernel.T * weight
+        model, jac = self._model(od, ls, kernel)
+        jac = jac * weight
         sse = (((y[None, :] - model) * weight) ** 2).sum(axis=1)
         return od, sse, (jac * jac).sum(axis=1)
+
+    def _model(self, od: np.ndarray, ls: np.ndarray, kernel: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The modelled profile for each candidate and its derivative by the density."""
+        t = np.exp(od[:, None] * ls)
+        green = t @ kernel.T
+        d_green = (ls * t) @ kernel.T
+        if self.k == 0.0:
+            return green, d_green
+        tr = np.exp((self.rho * od)[:, None] * ls)
+        red = tr @ kernel.T
+        d_red = (self.rho * ls * tr) @ kernel.T
+        red_k = red ** -self.k
+        return green * red_k, (d_green - self.k * green * d_red / red) * red_k
 
     def fit_free(self, guess: float, width_px: float, od_guess: float) -> Fit:
         """Fit a line's density, centre, width and edge softness (the C line), with the

@@ -42,6 +42,7 @@ class ProfileReading:
     edge_px: float  # fitted softness of the line edges (Gaussian sigma, in density)
     absorbance: np.ndarray
     x_mm: np.ndarray
+    red_weight: float = 0.0  # k of the texture correction green / red ** k (0: green alone)
 
 
 def _smooth(a: np.ndarray, sigma_px: float) -> np.ndarray:
@@ -77,46 +78,83 @@ def _measure(x: np.ndarray, absorbance: np.ndarray, fit: Fit) -> LineMeasure:
                        snr=fit.od / max(fit.od_sd, 1e-9))
 
 
-def read_profile(intensity: np.ndarray, x_mm: np.ndarray, *, px_per_mm: float, t_mm: float,
-                 c_mm: float, line_width_mm: float, min_c_absorbance: float,
-                 blur_px: float) -> ProfileReading:
-    """Find C (required) and then T on a window's intensity profile.
+RED_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # candidate k in green / red ** k
+NOISE_SCALE_MM = 1.0  # free-membrane noise is judged at about a line's width
+
+
+def _noise_at_scale(resid: np.ndarray, free: np.ndarray, span: int) -> float:
+    """Robust SD of ``resid`` averaged over ``span`` neighbouring free samples."""
+    if span > 1:
+        k = np.ones(span) / span
+        sm = np.convolve(np.where(free, resid, 0.0), k, mode="same")
+        cover = np.convolve(free.astype(float), k, mode="same")
+        ok = free & (cover > 0.999)  # whole window of free samples only
+        r = sm[ok] if ok.sum() >= 6 else resid[free]
+    else:
+        r = resid[free]
+    return 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else 1.0
+
+
+def read_profile(green: np.ndarray, red: np.ndarray, x_mm: np.ndarray, *, px_per_mm: float,
+                 t_mm: float, c_mm: float, line_width_mm: float, min_c_absorbance: float,
+                 blur_px: float, gold_red_to_green: float = 0.25,
+                 red_weights: tuple[float, ...] = RED_WEIGHTS) -> ProfileReading:
+    """Find C (required) and then T on a window's intensity profiles.
 
     Args:
-        intensity: mean linear intensity per column along the flow.
+        green, red: mean linear intensity per column along the flow, in each colour.
         x_mm: each column's distance from the window's sample-side edge, mm.
         px_per_mm: scale of the frame.
         t_mm, c_mm, line_width_mm: where the kit puts the lines and how wide they are.
-        min_c_absorbance: weakest acceptable C line (peak absorbance).
+        min_c_absorbance: weakest acceptable C line (peak absorbance, green).
         blur_px: the camera's blur (Gaussian sigma, px) measured on the cassette edges.
+        gold_red_to_green: gold's absorbance in red relative to green.
+        red_weights: candidate weights k of the texture correction (0 = green alone).
     """
     x = x_mm * px_per_mm
-    logi = np.log10(np.maximum(intensity, 1e-4))
+    logg = np.log10(np.maximum(green, 1e-4))
+    logr = np.log10(np.maximum(red, 1e-4))
     margin = line_width_mm / 2 + 0.9
     free = (np.abs(x_mm - t_mm) > margin) & (np.abs(x_mm - c_mm) > margin)
-    base = _baseline(x_mm, logi, free)
-    absorbance = base - logi
-    y = np.power(10.0, -absorbance)
+    span = max(1, round(NOISE_SCALE_MM * px_per_mm))
+    # The membrane's texture darkens every colour alike while gold darkens green four times
+    # more than red, so green / red ** k cancels texture at the cost of red's own noise. Keep
+    # the k whose line-free membrane is quietest per unit of gold signal.
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    for k in red_weights:
+        comb = logg - k * logr
+        base = _baseline(x_mm, comb, free)
+        gain = 1 - k * gold_red_to_green
+        cost = _noise_at_scale(base - comb, free, span) / gain
+        if best is None or cost < best[0]:
+            best = (cost, k, comb, base)
+    assert best is not None
+    _, k, comb, base = best
+    gain = 1 - k * gold_red_to_green
+    y = np.power(10.0, comb - base)  # intensity relative to the baseline (green / red ** k)
+    absorbance = (base - comb) / gain  # in green units whatever k is
     resid = absorbance[free]
     noise = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) if resid.size else 1.0
     smooth = _smooth(absorbance, 1.0)
     width_px = line_width_mm * px_per_mm
-    empty = ProfileReading(None, None, noise, width_px, blur_px, absorbance, x_mm)
+    empty = ProfileReading(None, None, noise, width_px, blur_px, absorbance, x_mm, k)
 
     search = np.abs(x_mm - c_mm) <= 1.5
     if not search.any():
         return empty
-    k = int(np.argmax(np.where(search, smooth, -np.inf)))
-    peak = float(smooth[k])
+    i = int(np.argmax(np.where(search, smooth, -np.inf)))
+    peak = float(smooth[i])
     if peak < min_c_absorbance or peak < 8 * noise:
         return empty
 
-    model = LineModel(x, y, blur_px if math.isfinite(blur_px) else 1.0, noise * LOG10)
+    model = LineModel(x, y, blur_px if math.isfinite(blur_px) else 1.0,
+                      noise * gain * LOG10, red_weight=k,
+                      gold_red_to_green=gold_red_to_green)
     # A flat-topped line's maximum can sit anywhere on its top: start from the centroid of
     # the part of the dip above a third of its depth.
     dip = 1.0 - y
-    near = (np.abs(x - x[k]) <= width_px + 3) & (dip >= dip[k] / 3)
-    guess = float((x[near] * dip[near]).sum() / dip[near].sum()) if near.any() else float(x[k])
+    near = (np.abs(x - x[i]) <= width_px + 3) & (dip >= dip[i] / 3)
+    guess = float((x[near] * dip[near]).sum() / dip[near].sum()) if near.any() else float(x[i])
     c_fit = model.fit_free(guess, width_px, peak)
     t_expected = c_fit.centre - (c_mm - t_mm) * px_per_mm
     shifts = np.arange(-0.6 * px_per_mm, 0.6 * px_per_mm + 1e-9, 0.5)
@@ -124,14 +162,14 @@ def read_profile(intensity: np.ndarray, x_mm: np.ndarray, *, px_per_mm: float, t
     zero = int(np.argmin(np.abs(shifts)))
     # The best-fitting position (not the darkest: picking the largest of many chances would
     # add the membrane's texture to T).
-    best = min(range(len(candidates)), key=lambda i: candidates[i].sse)
-    if candidates[best].od / max(candidates[best].od_sd, 1e-9) >= 5:
+    best_t = min(range(len(candidates)), key=lambda j: candidates[j].sse)
+    if candidates[best_t].od / max(candidates[best_t].od_sd, 1e-9) >= 5:
         # Clearly there: refine its position around the best candidate.
-        fine = candidates[best].centre + np.arange(-0.5, 0.51, 0.1)
+        fine = candidates[best_t].centre + np.arange(-0.5, 0.51, 0.1)
         t_fit = min(model.fit_density(fine, c_fit), key=lambda f: f.sse)
     else:
         # Too faint to locate: measure it where the kit says it is, so noise is not
         # mistaken for a line by picking the largest of many chances.
         t_fit = candidates[zero]
     return ProfileReading(_measure(x, absorbance, c_fit), _measure(x, absorbance, t_fit),
-                          noise, c_fit.width, c_fit.sigma_e, absorbance, x_mm)
+                          noise, c_fit.width, c_fit.sigma_e, absorbance, x_mm, k)

@@ -18,7 +18,7 @@ from gateway.kits.models import CassetteLayout, WindowLayout
 
 from ._frames import SRGB_TO_LINEAR
 from ._pose import Pose
-from ._profile import ProfileReading, read_profile
+from ._profile import RED_WEIGHTS, ProfileReading, read_profile
 from .reasons import Reason
 
 GOLD_RED_TO_GREEN = 0.25  # gold's absorbance in the red channel relative to green
@@ -52,8 +52,9 @@ class WindowMeasure:
 
 def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index: int,
                    flat: np.ndarray | None, min_c_absorbance: float,
-                   blur_px: float) -> WindowMeasure:
-    """Rectify window ``index`` of ``frame``, run its quality gates and read its profile."""
+                   blur_px: float, *, texture_correction: bool = False) -> WindowMeasure:
+    """Rectify window ``index`` of ``frame``, run its quality gates and read its profile
+    (with the red channel's help against membrane texture if ``texture_correction``)."""
     win = layout.windows[index]
     s = pose.scale
     (cu, cv), (wl, ww) = win.centre_mm, win.size_mm
@@ -111,11 +112,14 @@ def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index:
     prof_cols = (x_mm >= PROFILE_INSET_MM) & (x_mm <= wl - PROFILE_INSET_MM)
     prof_rows = np.abs(v - cv) <= ww / 2 * PROFILE_WIDTH
     middle = corrected[np.ix_(prof_rows, prof_cols)]
-    intensity = middle[:, :, 1].mean(axis=0, dtype=np.float64)
-    result.profile = read_profile(intensity, x_mm[prof_cols], px_per_mm=s, t_mm=win.t_mm,
-                                  c_mm=win.c_mm, line_width_mm=lw,
-                                  min_c_absorbance=min_c_absorbance, blur_px=blur_px)
+    means = middle.mean(axis=0, dtype=np.float64)  # per column: blue, green, red
+    result.profile = read_profile(means[:, 1], means[:, 2], x_mm[prof_cols], px_per_mm=s,
+                                  t_mm=win.t_mm, c_mm=win.c_mm, line_width_mm=lw,
+                                  min_c_absorbance=min_c_absorbance, blur_px=blur_px,
+                                  gold_red_to_green=GOLD_RED_TO_GREEN,
+                                  red_weights=RED_WEIGHTS if texture_correction else (0.0,))
     result.metrics["profile_noise"] = result.profile.noise
+    result.metrics["texture_red_weight"] = result.profile.red_weight
     if result.profile.noise > MAX_PROFILE_NOISE:
         result.problems.append(Reason.PROFILE_NOISY)
     return result

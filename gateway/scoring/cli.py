@@ -14,7 +14,7 @@ from gateway.kits import KitCatalogueError, UnknownCodeError, load_catalogue
 
 from .engine import DEFAULT_PX_PER_MM, DEFAULT_SIZE, score_windows
 from .errors import ScoringError
-from .io import load_frame
+from .io import is_jpeg_file, load_frame
 from .result import ScoreResult
 
 
@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="the reader's flat field (float array saved with numpy.save)")
     p.add_argument("--px-per-mm", type=float, default=DEFAULT_PX_PER_MM,
                    help=f"reader magnification (default {DEFAULT_PX_PER_MM})")
+    p.add_argument("--compressed", action="store_true",
+                   help="the frames went through JPEG at some point (say so for a PNG made "
+                        "from a JPEG): read green alone. JPEG files are read so anyway")
     p.add_argument("--any-size", action="store_true",
                    help="accept frames of any size (default: "
                         f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]} only)")
@@ -68,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         results = score_windows(frames, kit, windows=windows, flat_field=flat,
                                 annotate=args.annotate is not None,
                                 expected_size=None if args.any_size else DEFAULT_SIZE,
-                                px_per_mm=args.px_per_mm)
+                                px_per_mm=args.px_per_mm,
+                                lossless=not args.compressed
+                                and not any(is_jpeg_file(p) for p in args.images))
     except ScoringError as exc:
         return _fail(str(exc))
     if args.annotate is not None:

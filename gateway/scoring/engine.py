@@ -37,7 +37,7 @@ MAX_SPREAD = 0.1  # T/C spread over a burst beyond which the reading is not trus
 def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
           flat_field: np.ndarray | None = None, annotate: bool = False,
           expected_size: tuple[int, int] | None = DEFAULT_SIZE,
-          px_per_mm: float = DEFAULT_PX_PER_MM) -> ScoreResult:
+          px_per_mm: float = DEFAULT_PX_PER_MM, lossless: bool = False) -> ScoreResult:
     """Read one window of a cassette from a burst of frames.
 
     Args:
@@ -52,6 +52,11 @@ def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
         annotate: also return an annotated copy of the first frame.
         expected_size: (width, height) the reader's frames must have; None accepts any.
         px_per_mm: the reader's nominal magnification (from its calibration).
+        lossless: the frames never went through lossy compression (a camera's raw RGB or
+            YUYV, a PNG), so their colours can be trusted pixel by pixel: the membrane's
+            texture is then cancelled with the red channel where that makes the reading
+            quieter. False (JPEG frames, or unknown) reads the green channel alone: JPEG's
+            colour errors gather at the lines and would outweigh the gain.
 
     Raises:
         FrameError: bad frames (none, not uint8, grey, wrong size...). Never a call.
@@ -64,7 +69,7 @@ def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
                                  "(window=...) or use score_windows()")
         window = 0
     return score_windows(frames, kit, windows=[window], flat_field=flat_field,
-                         annotate=annotate, expected_size=expected_size,
+                         annotate=annotate, expected_size=expected_size, lossless=lossless,
                          px_per_mm=px_per_mm)[0]
 
 
@@ -72,7 +77,8 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
                   windows: Sequence[int] | None = None,
                   flat_field: np.ndarray | None = None, annotate: bool = False,
                   expected_size: tuple[int, int] | None = DEFAULT_SIZE,
-                  px_per_mm: float = DEFAULT_PX_PER_MM) -> list[ScoreResult]:
+                  px_per_mm: float = DEFAULT_PX_PER_MM, lossless: bool = False
+                  ) -> list[ScoreResult]:
     """Read several (default: all) windows of a cassette; one result per window, in order.
 
     Same arguments and errors as :func:`score`; the cassette is located once per frame.
@@ -95,7 +101,8 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
                 rule = kit.decision_for(i)
                 measures[i] = measure_window(f, located.pose, kit.cassette, i, flat,
                                              rule.min_c_absorbance,
-                                             located.metrics.get("blur_px", float("nan")))
+                                             located.metrics.get("blur_px", float("nan")),
+                                             texture_correction=lossless)
         per_frame.append((located, measures))
 
     annotated = None

@@ -14,6 +14,15 @@ _JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
 _PNG_START = b"\x89PNG\r\n\x1a\n"
 
 
+def is_jpeg_file(path: Path | str) -> bool:
+    """Whether the file holds a JPEG (by its first bytes, whatever its name says)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == _JPEG_START
+    except OSError:
+        return False
+
+
 def load_frame(path: Path | str) -> np.ndarray:
     """Read an image file as it is stored (no conversion): the scorer then checks its depth,
     channels and size.

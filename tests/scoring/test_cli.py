@@ -86,3 +86,24 @@ def test_reading_the_catalogue_does_not_load_the_simulator() -> None:
             "from gateway.kits import sim_geometry\n"
             "assert callable(sim_geometry) and 'device_drivers' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(("suffix", "flags", "lossless"), [
+    (".png", [], True), (".jpg", [], False), (".png", ["--compressed"], False)])
+def test_colours_are_trusted_only_for_frames_that_never_were_jpeg(
+        kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str,
+        flags: list[str], lossless: bool) -> None:
+    import gateway.scoring.cli as cli
+
+    seen: list[bool] = []
+    real = cli.score_windows
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs["lossless"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "score_windows", spy)
+    path = tmp_path / f"scene{suffix}"
+    cv2.imwrite(str(path), render_scene(scene(kit, 7, 0.5)))
+    assert main(["score", str(path), "--kit", "gold-procymidone-v1", *flags]) == 0
+    assert seen == [lossless]
