@@ -28,6 +28,7 @@ MAX_ROTATION_DEG = 5.0
 MAX_SCALE_ERROR = 0.08
 MAX_BLUR_MM = 0.2  # Gaussian sigma of the edge spread, in mm on the cassette
 DARK_PLASTIC = 0.22  # linear green of the white plastic below which the frame is too dark
+CLIPPED_PLASTIC = 0.96  # ... and at or above which it is clipped (nominal level 0.6)
 
 
 @dataclass
@@ -90,16 +91,24 @@ def locate(frame: np.ndarray, layout: CassetteLayout, px_per_mm: float) -> Locat
     metrics["cassette_level"] = inside_level
     if inside_level < DARK_PLASTIC:
         return Located(None, [Reason.UNDEREXPOSED], metrics)
+    if inside_level >= CLIPPED_PLASTIC:
+        # Edges cannot be fitted on clipped plastic (a large card's fit then turned by 90
+        # degrees): the light is the problem, whatever the placement.
+        return Located(None, [Reason.OVEREXPOSED], metrics)
     xs, ys = blob[:, 0, 0], blob[:, 0, 1]
     touches = xs.min() <= 1 or ys.min() <= 1 or xs.max() >= small.shape[1] - 2 \
         or ys.max() >= small.shape[0] - 2
     coarse = _coarse_pose(blob, px_per_mm)
-    if touches:
-        metrics["offset_mm"] = _offset_mm(coarse, w, h)
-        return Located(coarse, [Reason.CASSETTE_MISPLACED], metrics)
-
     lin_green = cv2.LUT(green, SRGB_TO_LINEAR)
     pose, blur_px, plastic = refine(lin_green, coarse, layout)
+    # A blob that reaches the frame's edge is a cassette pushed out of view, or one joined to
+    # the edge by a glare spot on the tray beside it. Only a cassette whose fitted outline
+    # lies inside the frame, at the expected size and near its place, is the second kind.
+    if touches and not (_outline_inside(pose, layout, w, h)
+                        and _offset_mm(pose, w, h) <= MAX_OFFSET_MM
+                        and abs(pose.scale / px_per_mm - 1.0) <= MAX_SCALE_ERROR):
+        metrics["offset_mm"] = _offset_mm(coarse, w, h)
+        return Located(coarse, [Reason.CASSETTE_MISPLACED], metrics)
     metrics["blur_px"] = blur_px
     metrics["blur_mm"] = blur_px / pose.scale
     metrics["offset_mm"] = _offset_mm(pose, w, h)
@@ -120,6 +129,16 @@ def locate(frame: np.ndarray, layout: CassetteLayout, px_per_mm: float) -> Locat
     if metrics["blur_mm"] > MAX_BLUR_MM:
         problems.append(Reason.BLURRED)
     return Located(pose, problems, metrics)
+
+
+def _outline_inside(pose: Pose, layout: CassetteLayout, w: int, h: int,
+                    margin_mm: float = 1.0) -> bool:
+    """Whether the cassette's outline at ``pose`` lies inside the frame with a margin."""
+    hl, hw = layout.size_mm[0] / 2, layout.size_mm[1] / 2
+    corners = pose.to_frame(np.array([[-hl, -hw], [hl, -hw], [hl, hw], [-hl, hw]]))
+    m = margin_mm * pose.scale
+    return bool((corners[:, 0] >= m).all() and (corners[:, 0] <= w - 1 - m).all()
+                and (corners[:, 1] >= m).all() and (corners[:, 1] <= h - 1 - m).all())
 
 
 def _offset_mm(pose: Pose, w: int, h: int) -> float:

@@ -3,14 +3,25 @@ on, and never lets a bad picture through as negative."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 
-from device_drivers.strip_sim import Defect, render_scene
-from gateway.kits import Kit
-from gateway.scoring import Reason, score
+from device_drivers.strip_sim import (
+    Defect,
+    GlareSpot,
+    LineTruth,
+    Placement,
+    SceneSpec,
+    render_scene,
+)
+from gateway.kits import Catalogue, Kit, sim_geometry
+from gateway.scoring import Reason, score, score_windows
+from gateway.scoring._locate import locate
 from protocol.messages import Call
 
-from .conftest import scene
+from .conftest import CARD4, scene
 
 CASES = [
     (Defect.OVEREXPOSED, Reason.OVEREXPOSED, "too bright"),
@@ -52,3 +63,37 @@ def test_reason_figures_are_filled_in(kit: Kit) -> None:
     r = score([render_scene(scene(kit, 601, 1.0, defect=Defect.ROTATED))], kit)
     text = r.reasons[0]
     assert "°" in text and "{" not in text
+
+
+def _card4_scene(catalogue: Catalogue, **changes: object):  # type: ignore[no-untyped-def]
+    kit = catalogue.kit(CARD4)
+    spec = SceneSpec(seed=3, cassette=sim_geometry(kit),
+                     lines=tuple(LineTruth.from_ratio(0.6, 1.3) for _ in kit.analytes),
+                     placement=Placement(offset_mm=(-2.3, -1.6), rotation_deg=-0.9))
+    return kit, replace(spec, **changes)
+
+
+def test_glare_joining_a_seated_card_to_the_frame_edge_is_not_misplacement(
+        catalogue: Catalogue) -> None:
+    # The LED's reflection on the tray near the frame's top edge touches the large card's
+    # outline: the bright blob reaches the edge, but the card itself is in its place.
+    kit, spec = _card4_scene(catalogue, glare=(GlareSpot(181.0, 43.0, 30.0, 0.83),))
+    frame = render_scene(spec)
+    located = locate(frame, kit.cassette, 12.0)
+    assert located.problems == []
+    assert located.metrics["offset_mm"] == pytest.approx(math.hypot(2.3, 1.6), abs=0.1)
+    assert all(r.call is Call.NEGATIVE for r in score_windows([frame], kit))
+
+
+def test_a_card_pushed_out_of_view_is_still_misplaced(catalogue: Catalogue) -> None:
+    kit, spec = _card4_scene(catalogue, placement=Placement(offset_mm=(0.0, -22.0)))
+    results = score_windows([render_scene(spec)], kit)
+    assert all(Reason.CASSETTE_MISPLACED in r.reason_codes for r in results)
+
+
+def test_clipped_plastic_is_overexposure_whatever_the_card_size(catalogue: Catalogue) -> None:
+    kit, spec = _card4_scene(catalogue)
+    spec = replace(spec, light=replace(spec.light, exposure=4.7))
+    results = score_windows([render_scene(spec)], kit)
+    assert all(r.call is Call.INVALID and r.reason_codes == [Reason.OVEREXPOSED]
+               for r in results)
