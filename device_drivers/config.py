@@ -45,6 +45,12 @@ class CameraConfig(_Strict):
     colour_gains: tuple[float, float] = Field(
         default=(1.8, 1.6), description="picamera: fixed red and blue gains (AWB off)"
     )
+    pixel_format: Literal["YUYV", "MJPG"] = Field(
+        default="YUYV",
+        description="opencv: what the camera sends over USB. YUYV is uncompressed, and lets the "
+                    "scorer cancel the membrane's texture with colour; MJPG (JPEG frames) for "
+                    "a camera that offers the size only compressed, read from green alone",
+    )
     burst_size: int = Field(default=5, ge=1, le=100)
     warmup_frames: int = Field(
         default=4, ge=0, le=60,

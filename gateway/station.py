@@ -207,7 +207,7 @@ class StripStation:
                                           kit.id)])
         scores = await asyncio.to_thread(
             score_windows, frames, kit, windows=windows, flat_field=calibration.flat_field,
-            expected_size=self.camera.resolution,
+            expected_size=self.camera.resolution, lossless=self.camera.lossless,
         )
         image_path = await asyncio.to_thread(self._save_image, frames[0],
                                              scores[0].frames_sha256[0])

@@ -110,6 +110,13 @@ class Camera(OpenClose):
                                        "uses it")
 
     @property
+    def lossless(self) -> bool:
+        """Whether frames reach us without lossy compression, so the scorer may trust their
+        colours pixel by pixel (``gateway.scoring.score(..., lossless=...)``). False unless a
+        backend knows better."""
+        return False
+
+    @property
     def resolution(self) -> tuple[int, int]:
         """Width and height of every frame, in pixels."""
         return self.config.width, self.config.height
@@ -197,8 +204,10 @@ class Camera(OpenClose):
             finally:
                 if opened_here:
                     self.close()
+            lossless = self.lossless  # known once the camera has been opened
         w, h = self.resolution
-        detail = (f"{w}x{h}, mean level {float(frame.mean()):.0f}, exposure "
+        frames = "uncompressed" if lossless else "compressed (read from green alone)"
+        detail = (f"{w}x{h} {frames}, mean level {float(frame.mean()):.0f}, exposure "
                   f"{self.config.exposure_us} µs, gain {self.config.gain:g}")
         return Health.usable("camera", self.backend, detail)
 

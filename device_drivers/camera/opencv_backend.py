@@ -22,6 +22,13 @@ from device_drivers.errors import CameraSettingsError, DeviceAbsent
 # V4L2_EXPOSURE_APERTURE_PRIORITY (3); exposure_absolute counts 100 µs steps.
 V4L2_EXPOSURE_MANUAL = 1
 V4L2_EXPOSURE_UNIT_US = 100
+COMPRESSED_FORMATS = frozenset({"MJPG", "JPEG"})
+
+
+def fourcc_text(value: float) -> str:
+    """The four characters of a V4L2 pixel format code as OpenCV reports it."""
+    code = int(value)
+    return "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
 
 CaptureFactory = Callable[[Any, int], Any]
 
@@ -42,6 +49,7 @@ class OpenCVCamera(Camera):
         self._factory = capture_factory
         self._cap: Any = None
         self.applied: dict[str, float] = {}
+        self.pixel_format = ""  # as the camera reports it after opening
 
     def _open(self) -> None:
         cfg = self.config
@@ -66,6 +74,8 @@ class OpenCVCamera(Camera):
     def _apply_settings(self) -> None:
         cfg, cap = self.config, self._cap
         wanted = {
+            # The pixel format first: V4L2 picks the frame sizes it offers in that format.
+            cv2.CAP_PROP_FOURCC: cv2.VideoWriter.fourcc(*cfg.pixel_format),
             cv2.CAP_PROP_FRAME_WIDTH: cfg.width,
             cv2.CAP_PROP_FRAME_HEIGHT: cfg.height,
             cv2.CAP_PROP_BUFFERSIZE: 1,  # the newest frame, not one from before the LED changed
@@ -87,12 +97,15 @@ class OpenCVCamera(Camera):
             "wb_temperature_k": cap.get(cv2.CAP_PROP_WB_TEMPERATURE),
         }
         self.applied = got
+        self.pixel_format = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
         if (int(got["width"]), int(got["height"])) != (cfg.width, cfg.height):
             raise CameraSettingsError(
-                f"camera {cfg.device} gives {int(got['width'])}x{int(got['height'])}, the "
-                f"configuration asks for {cfg.width}x{cfg.height}",
-                fix="set devices.camera width/height to a size the camera supports "
-                    "(v4l2-ctl --list-formats-ext)")
+                f"camera {cfg.device} gives {int(got['width'])}x{int(got['height'])} in "
+                f"{self.pixel_format or cfg.pixel_format}, the configuration asks for "
+                f"{cfg.width}x{cfg.height}",
+                fix="set devices.camera width/height to a size the camera supports in that "
+                    "pixel format (v4l2-ctl --list-formats-ext), or set "
+                    "devices.camera.pixel_format to MJPG if it offers the size only as JPEG")
         if not self.config.strict_controls:
             return
         refused = []
@@ -107,6 +120,12 @@ class OpenCVCamera(Camera):
                 f"camera {cfg.device} will not hold fixed settings: {'; '.join(refused)}",
                 fix="use a UVC camera with manual exposure and white balance (check with "
                     "v4l2-ctl --list-ctrls); readings from auto settings are not comparable")
+
+    @property
+    def lossless(self) -> bool:
+        """Uncompressed frames: the camera reported a pixel format, and not a JPEG one (a
+        camera that reports none is taken as compressed: the cautious reading)."""
+        return bool(self.pixel_format) and self.pixel_format not in COMPRESSED_FORMATS
 
     def _close(self) -> None:
         cap, self._cap = self._cap, None

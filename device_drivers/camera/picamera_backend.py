@@ -73,6 +73,10 @@ class PiCamera(Camera):
                     "supports (rpicam-hello --list-cameras)") from exc
         self._cam = cam
 
+    @property
+    def lossless(self) -> bool:
+        return True  # RGB888 straight from the ISP: never compressed
+
     def _close(self) -> None:
         cam, self._cam = self._cam, None
         if cam is not None:

@@ -33,6 +33,7 @@ class SimulatedCamera(Camera):
         super().__init__(config)
         self._lock = threading.Lock()
         self._scene: Scene | None = None
+        self._lossless = False
         self.frame_index = 0
         self.frames_delivered = 0
         self._plugged = True
@@ -46,11 +47,19 @@ class SimulatedCamera(Camera):
 
     # -- drivers for tests and the demo ------------------------------------------------------
 
-    def show(self, scene: Scene) -> None:
-        """Put a scene in front of the camera (an image or a frame_index -> image callable)."""
+    def show(self, scene: Scene, *, lossless: bool = False) -> None:
+        """Put a scene in front of the camera (an image or a frame_index -> image callable);
+        ``lossless`` says its frames never went through JPEG (a strip_sim scene with
+        ``jpeg_quality=None``), as a real camera's backend would know."""
         with self._lock:
             self._scene = scene
+            self._lossless = lossless
             self.frame_index = 0
+
+    @property
+    def lossless(self) -> bool:
+        with self._lock:
+            return self._lossless
 
     def unplug(self) -> None:
         with self._lock:

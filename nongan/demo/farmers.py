@@ -22,7 +22,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from device_drivers import SimulatedCamera, SimulatedReaderController
-from device_drivers.strip_sim import Illumination, LineTruth, Placement, SceneSpec, render_scene
+from device_drivers.strip_sim import (
+    Camera,
+    Illumination,
+    LineTruth,
+    Placement,
+    SceneSpec,
+    render_scene,
+)
 from gateway.app import Gateway
 from gateway.kits import Format, Kit, sim_geometry
 from gateway.session import KioskSession, Step
@@ -83,6 +90,10 @@ def plan_farmers(count: int, products: list[str], rng: random.Random,
     return plans
 
 
+# The kiosk's own camera: lossless frames from a colour-filter-array sensor.
+KIOSK_CAMERA = Camera(jpeg_quality=None, bayer=True)
+
+
 def scene_for(kit: Kit, truth: str, rng: random.Random) -> SceneSpec:
     """A cassette of ``kit`` as a sample of that truth would develop it."""
     truths = []
@@ -105,6 +116,7 @@ def scene_for(kit: Kit, truth: str, rng: random.Random) -> SceneSpec:
         placement=Placement(offset_mm=(rng.uniform(-1.5, 1.5), rng.uniform(-1, 1)),
                             rotation_deg=rng.uniform(-1.5, 1.5)),
         light=replace(Illumination(), exposure=rng.uniform(0.92, 1.08)),
+        camera=KIOSK_CAMERA,
     )
 
 
@@ -119,7 +131,7 @@ def put_cassette(gateway: Gateway, kit_id: str, truth: str, rng: random.Random) 
     assert isinstance(camera, SimulatedCamera) and isinstance(reader, SimulatedReaderController)
     reader.remove_cassette()  # the previous one, given back when its test ended
     camera.show(functools.partial(_render, scene_for(gateway.catalogue.kit(kit_id), truth,
-                                                     rng)))
+                                                     rng)), lossless=True)
     reader.insert_cassette()
 
 

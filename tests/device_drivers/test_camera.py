@@ -173,6 +173,34 @@ def test_opencv_fixes_exposure_gain_and_white_balance() -> None:
     assert cap.released
 
 
+def test_opencv_asks_for_uncompressed_frames_and_knows_when_it_gets_them() -> None:
+    cap = ScriptedCapture()
+    with _opencv([cap]) as cam:
+        assert cap.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter.fourcc(*"YUYV")
+        assert cam.pixel_format == "YUYV" and cam.lossless
+
+
+def test_opencv_camera_that_sends_jpeg_is_not_lossless() -> None:
+    # A camera that keeps sending MJPG whatever is asked, and one configured for it.
+    mjpg = cv2.VideoWriter.fourcc(*"MJPG")
+    with _opencv([ScriptedCapture(refuse={cv2.CAP_PROP_FOURCC: mjpg})]) as cam:
+        assert cam.pixel_format == "MJPG" and not cam.lossless
+    with _opencv([ScriptedCapture()], pixel_format="MJPG") as cam:
+        assert not cam.lossless
+    # One that reports no format at all is taken as compressed.
+    with _opencv([ScriptedCapture(refuse={cv2.CAP_PROP_FOURCC: 0})]) as cam:
+        assert cam.pixel_format == "" and not cam.lossless
+
+
+def test_simulated_camera_is_lossless_only_when_told() -> None:
+    cam = SimulatedCamera(CameraConfig(backend="simulated", width=W, height=H))
+    frame = np.full((H, W, 3), 90, np.uint8)
+    cam.show(frame)
+    assert not cam.lossless
+    cam.show(frame, lossless=True)
+    assert cam.lossless
+
+
 def test_opencv_refuses_a_camera_that_keeps_auto_exposure() -> None:
     cap = ScriptedCapture(refuse={cv2.CAP_PROP_AUTO_EXPOSURE: 3})
     cam = _opencv([cap])
@@ -184,8 +212,9 @@ def test_opencv_refuses_a_camera_that_keeps_auto_exposure() -> None:
 
 def test_opencv_refuses_a_size_the_camera_does_not_give() -> None:
     cam = _opencv([ScriptedCapture(refuse={cv2.CAP_PROP_FRAME_WIDTH: 640})])
-    with pytest.raises(CameraSettingsError, match=f"gives 640x{H}"):
+    with pytest.raises(CameraSettingsError, match=f"gives 640x{H} in YUYV") as caught:
         cam.open()
+    assert "pixel_format to MJPG" in caught.value.fix
 
 
 def test_opencv_unplugged_mid_burst() -> None:
@@ -304,6 +333,11 @@ def test_picamera_fixes_its_settings_and_captures(stub_picamera2: type[_StubPica
         made = stub_picamera2.made[0]
         assert made.controls["AeEnable"] is False and made.controls["AwbEnable"] is False
     assert made.closed
+
+
+def test_picamera_frames_are_lossless(stub_picamera2: type[_StubPicamera2]) -> None:
+    with _picam() as cam:
+        assert cam.lossless  # RGB888 from the ISP: the scorer may use its colours
 
 
 def test_picamera_given_a_device_path_is_absent_with_a_fix(

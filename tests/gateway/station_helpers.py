@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,9 +49,14 @@ def render(spec: SceneSpec, frame_index: int) -> np.ndarray:
     return render_scene(spec, frame_index=frame_index)
 
 
-def show(gateway: Gateway, kit: Kit, t_c: float, c_od: float = 0.6, seed: int = 1) -> None:
-    """Put a cassette of ``kit`` with true T/C ``t_c`` (every window) in front of the camera."""
+def show(gateway: Gateway, kit: Kit, t_c: float, c_od: float = 0.6, seed: int = 1,
+         lossless: bool = False) -> None:
+    """Put a cassette of ``kit`` with true T/C ``t_c`` (every window) in front of the camera
+    (through JPEG, or as a lossless camera delivers it)."""
     assert gateway.devices is not None
     spec = SceneSpec(seed=seed, cassette=sim_geometry(kit),
                      lines=tuple(LineTruth.from_ratio(c_od, t_c) for _ in kit.analytes))
-    gateway.devices.camera.show(functools.partial(render, spec))  # type: ignore[attr-defined]
+    if lossless:
+        spec = replace(spec, camera=replace(spec.camera, jpeg_quality=None, bayer=True))
+    gateway.devices.camera.show(functools.partial(render, spec),  # type: ignore[attr-defined]
+                                lossless=lossless)

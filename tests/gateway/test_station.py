@@ -29,9 +29,9 @@ async def insert_soon(reader, delay=0.05):
     reader.insert_cassette()
 
 
-def run_one(gw, t_c, analyte="procymidone", insert=True):
+def run_one(gw, t_c, analyte="procymidone", insert=True, lossless=False):
     kit = gw.catalogue.kit(kit_id_for(gw, analyte))
-    show(gw, kit, t_c)
+    show(gw, kit, t_c, lossless=lossless)
     phases = []
 
     async def scenario():
@@ -68,6 +68,25 @@ def test_a_clean_sample_reads_negative_and_enters_the_ledger(kiosk):
         recorded.reading.reading_id]
     assert kiosk.devices.reader.tray == "out"  # the cassette is given back
     assert kiosk.stock.boxes()[0].strips_left == 19
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_the_scorer_trusts_colours_only_from_a_lossless_camera(kiosk, monkeypatch, lossless):
+    import gateway.station as station_module
+
+    seen = []
+    real = station_module.score_windows
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["lossless"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(station_module, "score_windows", spy)
+    stock(kiosk, kit_id_for(kiosk))
+    calibrate(kiosk)
+    result, _ = run_one(kiosk, t_c=1.2, lossless=lossless)
+    assert seen == [lossless]
+    assert result.readings[0].reading.call is Call.NEGATIVE
 
 
 def test_a_contaminated_sample_reads_positive(kiosk):
