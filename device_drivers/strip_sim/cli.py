@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--exposure", type=float, help="relative exposure (1 = nominal)")
     p.add_argument("--jpeg-quality", type=int, help="JPEG round trip at this quality")
     p.add_argument("--lossless", action="store_true", help="no JPEG round trip")
+    p.add_argument("--kiosk-camera", action="store_true",
+                   help="as the kiosk's camera delivers it: lossless, demosaiced from a colour "
+                        "filter array (score it without --compressed)")
     p.add_argument("--glare", type=float, nargs=4, action="append",
                    metavar=("X", "Y", "SIGMA", "PEAK"), help="add a glare spot (frame px)")
     p.add_argument("--wet", type=float, help="membrane wetness 0-0.6")
@@ -111,6 +114,8 @@ def build_spec(args: argparse.Namespace) -> SceneSpec:
         cam = replace(cam, jpeg_quality=args.jpeg_quality)
     if args.lossless:
         cam = replace(cam, jpeg_quality=None)
+    if args.kiosk_camera:
+        cam = replace(cam, jpeg_quality=None, bayer=True)
     if args.exposure is not None:
         light = replace(light, exposure=args.exposure)
     if args.wet is not None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from nongan.cli import main
@@ -31,6 +32,17 @@ def test_card_defect_and_overrides(tmp_path: Path) -> None:
     assert cv2.imread(str(out)) is not None
     assert main(["simulate", "strip", "--random", "--defect", "glare", "-o",
                  str(tmp_path / "g.png")]) == 0
+
+
+def test_kiosk_camera_frames(tmp_path: Path) -> None:
+    plain, kiosk = tmp_path / "plain.png", tmp_path / "kiosk.png"
+    assert main(["simulate", "strip", "--lossless", "--truth", str(tmp_path / "p.json"),
+                 "-o", str(plain)]) == 0
+    assert main(["simulate", "strip", "--kiosk-camera", "--truth", str(tmp_path / "k.json"),
+                 "-o", str(kiosk)]) == 0
+    assert json.loads((tmp_path / "k.json").read_text())["camera"]["bayer"] is True
+    a, b = cv2.imread(str(plain)), cv2.imread(str(kiosk))
+    assert a.shape == b.shape and not np.array_equal(a, b)  # the same scene, demosaiced
 
 
 @pytest.mark.parametrize("argv", [
