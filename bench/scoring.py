@@ -9,8 +9,12 @@ Usage (from the repository root):
     .venv/bin/python bench/scoring.py --scale 0.2   # a quick smaller run while developing
 
 Everything runs on one core (OpenCV and BLAS threads pinned to 1). The scenes come from
-``device_drivers.strip_sim`` with every nuisance factor drawn at random (NuisanceRanges); the
-bad-quality share has every gate (Defect) in equal numbers. Real photographs are read from
+``device_drivers.strip_sim`` with every nuisance factor drawn at random; they are the frames the
+kiosk's own camera delivers (``KIOSK_CAPTURE``: lossless, demosaiced from a colour filter
+array), read as the kiosk reads them (``lossless=True``), each random good scene both from one
+frame and from a burst of five (the kiosk's default). A further set reads frames from the
+default ranges, 80 % of them JPEG (photographs from elsewhere, MJPEG webcams). The bad-quality
+share has every gate (Defect) in equal numbers. Real photographs are read from
 ``../shared/field-images`` relative to the repository root and skipped cleanly if absent.
 """
 
@@ -42,18 +46,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from field_images import field_checks  # noqa: E402
 from naive_reader import naive_score  # noqa: E402
-from scoring_report import CARD3, CARD4, SINGLE, Reading, report  # noqa: E402
+from scoring_report import CARD3, CARD4, KIOSK_BURST, SINGLE, Reading, report  # noqa: E402
 
 from device_drivers.strip_sim import (  # noqa: E402
+    KIOSK_CAPTURE,
     Defect,
     LineTruth,
+    NuisanceRanges,
     SceneSpec,
-    random_scene,
     render_scene,
 )
+from device_drivers.strip_sim import random_scene as _random_scene  # noqa: E402
 from gateway.kits import Kit, load_catalogue, sim_geometry  # noqa: E402
 from gateway.scoring import make_flat_field, score, score_windows  # noqa: E402
 from gateway.scoring._locate import locate  # noqa: E402
+
+
+def random_scene(seed: int, **kw) -> SceneSpec:  # type: ignore[no-untyped-def]
+    """A scene as the kiosk's camera sees it (unless ``ranges`` says otherwise)."""
+    kw.setdefault("ranges", KIOSK_CAPTURE)
+    return _random_scene(seed, **kw)
+
+
+def lossless(spec: SceneSpec) -> bool:
+    return spec.camera.jpeg_quality is None
+
 
 EXPECTED_REASON = {
     Defect.OVEREXPOSED: "overexposed", Defect.UNDEREXPOSED: "underexposed",
@@ -84,18 +101,22 @@ class Bench:
         return frame
 
     def run_scene(self, group: str, kit: Kit, spec: SceneSpec,
-                  expected_reason: str | None = None) -> None:
+                  expected_reason: str | None = None, burst: int = 1) -> None:
+        """Read the scene from its first frame, and also from a burst of ``burst`` frames."""
         self.scenes += 1
-        frame = self.render(spec)
-        results = score_windows([frame], kit)
-        pose = locate(frame, kit.cassette, 12.0).pose  # shared by the naive reads
+        frames = [self.render(spec, frame_index=k) for k in range(burst)]
+        results = score_windows(frames[:1], kit, lossless=lossless(spec))
+        bursts = score_windows(frames, kit, lossless=lossless(spec)) if burst > 1 else None
+        pose = locate(frames[0], kit.cassette, 12.0).pose  # shared by the naive reads
         for i, r in enumerate(results):
             truth = spec.lines[i].t_c if spec.lines else None
-            naive = naive_score([frame], kit, i, pose=pose)
+            naive = naive_score(frames[:1], kit, i, pose=pose)
             rule = kit.decision_for(i)
+            b = bursts[i] if bursts is not None else None
             self.readings.append(Reading(
                 group, truth, rule.cutoff_low, rule.cutoff_high, r.call, r.t_c_ratio,
-                r.reason_codes, naive.call, naive.ratio, expected_reason))
+                r.reason_codes, naive.call, naive.ratio, expected_reason,
+                burst_call=b.call if b else None, burst_ratio=b.t_c_ratio if b else None))
 
     # -- scene sets --------------------------------------------------------------------------
 
@@ -106,7 +127,18 @@ class Bench:
             kit = self.kits[kit_id]
             for _ in range(count):
                 seed += 1
-                self.run_scene("good", kit, random_scene(seed, cassette=sim_geometry(kit)))
+                self.run_scene("good", kit, random_scene(seed, cassette=sim_geometry(kit)),
+                               burst=KIOSK_BURST)
+
+    def random_jpeg(self) -> None:
+        """Single strips from the default ranges: 80 % JPEG frames, 20 % lossless, no
+        demosaicing (the evaluation conditions before the kiosk's capture was fixed)."""
+        kit = self.kits[SINGLE]
+        seed = self.seed * 1_000_000 + 100_000
+        for _ in range(self.n(600)):
+            seed += 1
+            self.run_scene("jpeg_mix", kit, random_scene(seed, cassette=sim_geometry(kit),
+                                                         ranges=NuisanceRanges()))
 
     def challenge(self) -> None:
         """Scenes at the kit's cut-offs +-20 %: 0.8 x lower cut-off (must be positive) and
@@ -172,7 +204,7 @@ class Bench:
                                 offset_mm=(float(rng.uniform(-3, 3)), float(rng.uniform(-3, 3))),
                                 rotation_deg=float(rng.uniform(-3, 3)))
             frame = self.render(replace(base, placement=placement), frame_index=k)
-            r = score([frame], kit)
+            r = score([frame], kit, lossless=True)
             nv = naive_score([frame], kit)
             if r.t_c_ratio is not None:
                 ours.append(r.t_c_ratio)
@@ -200,8 +232,8 @@ class Bench:
             flat = make_flat_field([self.render(card, frame_index=k) for k in range(4)])
             frame = self.render(spec)
             truth = spec.lines[0].t_c
-            a = score([frame], kit)
-            b = score([frame], kit, flat_field=flat)
+            a = score([frame], kit, lossless=True)
+            b = score([frame], kit, flat_field=flat, lossless=True)
             if a.t_c_ratio is not None and truth is not None:
                 errs_raw.append(abs(a.t_c_ratio - truth))
             if b.t_c_ratio is not None and truth is not None:
@@ -220,8 +252,8 @@ class Bench:
             spec = random_scene(seed, cassette=sim_geometry(kit))
             frames = [self.render(spec, frame_index=k) for k in range(5)]
             truth = spec.lines[0].t_c
-            r = score(frames, kit)
-            r1 = score(frames[:1], kit)
+            r = score(frames, kit, lossless=True)
+            r1 = score(frames[:1], kit, lossless=True)
             if r.t_c_ratio is not None and r1.t_c_ratio is not None and truth is not None:
                 errs.append(abs(r.t_c_ratio - truth))
                 errs1.append(abs(r1.t_c_ratio - truth))
@@ -238,11 +270,11 @@ class Bench:
                   for i in range(self.n(60))]
         ours, naive = [], []
         for f in frames:
-            score([f], kit)  # warm caches for this frame
+            score([f], kit, lossless=True)  # warm caches for this frame
             reps = []
             for _ in range(3):
                 t = time.perf_counter()
-                score([f], kit)
+                score([f], kit, lossless=True)
                 reps.append(time.perf_counter() - t)
             ours.append(float(np.median(reps)) * 1000)
             t = time.perf_counter()
@@ -284,13 +316,13 @@ def memory_probe(frames_dir: Path, reader: str) -> None:
     for p in paths:
         frame = load_frame(p)
         if reader == "ours":
-            score([frame], kit, annotate=True)
+            score([frame], kit, annotate=True, lossless=True)
         else:
             naive_score([frame], kit)
         frames.append(frame)
         frames = frames[-5:]
     if reader == "ours":
-        score(frames, kit)
+        score(frames, kit, lossless=True)
     peak = peak_rss_mb()
     print(json.dumps({"peak_mb": peak, "after_import_mb": after_import, "frames": len(paths)}))
 
@@ -339,6 +371,7 @@ def main() -> int:
         return out
 
     phase("random good scenes", bench.random_good)
+    phase("random JPEG-mix scenes", bench.random_jpeg)
     phase("cut-off +-20% scenes", bench.challenge)
     phase("inhibition ladder", bench.ladder)
     phase("no-C scenes", bench.no_control)
