@@ -17,7 +17,6 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from device_drivers import DeviceError
 
@@ -94,7 +93,7 @@ class Gateway:
             station_id=settings.device.station_id,
             place_code=settings.device.place_code,
             public_base_url=settings.cloud.public_base_url,
-            timezone=ZoneInfo(settings.clock.timezone),
+            timezone=settings.clock.zone(),
         )
         readings = ReadingLog(db, outbox)
         catalogue = load_catalogue(settings.kits.catalogue)
@@ -115,6 +114,7 @@ class Gateway:
                 settings=settings.station, catalogue=catalogue, camera=devices.camera,
                 reader=devices.reader, stock=stock, calibrations=calibrations,
                 readings=readings, clock=clock, images_dir=data_dir / "images", disk=disk,
+                timezone=settings.clock.zone(),
             )
         producers = ProducerRegistry(db, outbox, clock, device_id=identity.device_id,
                                      station_id=settings.device.station_id)

@@ -11,6 +11,7 @@ Environment variables override the file, with ``__`` between levels:
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,7 +95,17 @@ class ClockSection(_Section):
         description="Treat the wall clock as synchronised without asking the kernel (for a "
         "development machine or the demo; a kiosk should let NTP/RTC state decide).",
     )
-    timezone: str = Field(default="Asia/Shanghai", description="For serials and screens.")
+    timezone: str = Field(default="Asia/Shanghai",
+                          description="For serials, screens and kit expiry days.")
+
+    def zone(self) -> ZoneInfo:
+        """The kiosk's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def local_date(self, when: datetime) -> date:
+        """The kiosk's calendar day at ``when`` (aware): a kit printed "expires 2026-11-24"
+        is usable through that day where the kiosk stands, not through that day in UTC."""
+        return when.astimezone(self.zone()).date()
 
     @field_validator("timezone")
     @classmethod

@@ -18,9 +18,10 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -31,6 +32,7 @@ from protocol import StripReading
 from .calibration import CalibrationBook
 from .clock import KioskClock
 from .health_watch import DiskGuard, fault_message
+from .issuance import LOCAL_TZ
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
 from .readings import ReadingLog, RecordedReading
@@ -112,8 +114,10 @@ class StripStation:
         clock: KioskClock,
         images_dir: Path,
         disk: DiskGuard | None = None,
+        timezone: ZoneInfo = LOCAL_TZ,
     ) -> None:
         self.settings = settings
+        self.timezone = timezone  # kit expiry dates are days where the kiosk stands
         self.catalogue = catalogue
         self.camera = camera
         self.reader = reader
@@ -124,6 +128,9 @@ class StripStation:
         self.images_dir = images_dir
         self.disk = disk
 
+    def _today(self) -> date:
+        return self.clock.now().time.astimezone(self.timezone).date()
+
     # ------------------------------------------------------------------ readiness
 
     def readiness(self, kit_id: str) -> list[Refusal]:
@@ -131,9 +138,8 @@ class StripStation:
         refusals: list[Refusal] = []
         if self.disk is not None and (reason := self.disk.refusal()) is not None:
             refusals.append(Refusal("disk_full", reason))
-        today = self.clock.now().time.date()
         try:
-            strip = self.stock.check(kit_id, today)
+            strip = self.stock.check(kit_id, self._today())
         except KitUnavailable as exc:
             refusals.append(Refusal(exc.code, str(exc), kit_id))
         else:
@@ -180,10 +186,9 @@ class StripStation:
         refusals = await asyncio.to_thread(self.readiness, request.kit_id)
         if refusals:
             raise StationRefused(refusals)
-        today = self.clock.now().time.date()
         try:
             strip = await asyncio.to_thread(
-                self.stock.take_strip, request.kit_id, today,
+                self.stock.take_strip, request.kit_id, self._today(),
                 session_id=request.session_id, purpose=f"test attempt {request.attempt}",
             )
         except KitUnavailable as exc:  # taken by someone else since readiness

@@ -98,7 +98,7 @@ def kiosk_checks(settings: GatewaySettings, db: KioskDatabase | None,
     checks.append(disk_check(data_dir, limits.disk or DiskLimits.from_settings(settings)))
     checks.append(calibration_check(reader_id, calibration, interval))
     if catalogue is not None:
-        checks += kit_checks(boxes, catalogue, now.date(), limits.stock)
+        checks += kit_checks(boxes, catalogue, settings.clock.local_date(now), limits.stock)
     else:
         if not boxes:
             checks.append(NO_KIT_BOX)

@@ -33,14 +33,16 @@ from ..storage import KioskDatabase
 EXPIRING_DAYS = 14
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
+def _today(settings: GatewaySettings) -> date:
+    """Today where the kiosk stands (its clock.timezone): expiry dates are local days."""
+    return settings.clock.local_date(datetime.now(UTC))
 
 
 class _Stock:
     """The settings' database and catalogue, opened for one command."""
 
     def __init__(self, settings: GatewaySettings) -> None:
+        self.today = _today(settings)
         self.catalogue: Catalogue = load_catalogue(settings.kits.catalogue)
         self.db = KioskDatabase(settings.device.data_dir / "kiosk.db")
         self.book = KitStockBook(self.db)
@@ -85,7 +87,7 @@ def _refused(exc: LabelError | RegistrationError) -> int:
 def _register_code(stock: _Stock, code: str, args: argparse.Namespace) -> int:
     try:
         label = parse_label(code)
-        reg = register_label(stock.book, stock.catalogue, label, today=_today(),
+        reg = register_label(stock.book, stock.catalogue, label, today=stock.today,
                              strips=args.strips, another_box=args.another_box)
     except (LabelError, RegistrationError) as exc:
         return _refused(exc)
@@ -167,7 +169,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             return 2
         try:
             label = typed_label(args.kit, args.lot, expires, args.strips, args.serial)
-            reg = register_label(stock.book, stock.catalogue, label, today=_today(),
+            reg = register_label(stock.book, stock.catalogue, label, today=stock.today,
                                  another_box=args.another_box)
         except (LabelError, RegistrationError) as exc:
             return _refused(exc)
@@ -197,7 +199,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return 2
-    today = _today()
+    today = _today(settings)
     opened = _open(settings)
     if opened is None:
         return 2

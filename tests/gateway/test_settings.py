@@ -1,3 +1,4 @@
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,11 @@ def test_the_time_zone_must_be_known(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert str(caught.value).startswith(f"{path}: clock.timezone:"), caught.value
+
+
+def test_kit_expiry_days_are_the_kiosks_own_days(tmp_path: Path) -> None:
+    late_evening_utc = datetime(2026, 11, 24, 16, 1, tzinfo=UTC)  # 00:01 in Shanghai
+    assert load_settings(write(tmp_path, GOOD)).clock.local_date(late_evening_utc) == \
+        date(2026, 11, 25)
+    utc = load_settings(write(tmp_path, GOOD + '\n[clock]\ntimezone = "UTC"\n'))
+    assert utc.clock.local_date(late_evening_utc) == date(2026, 11, 24)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 
+from gateway.clock import KioskClock
 from gateway.station import CassetteTimeout, Phase, StationRefused, TestRequest
 from protocol import Call, decode
 from tests.gateway.station_helpers import calibrate, show, simulated_gateway, stock
@@ -140,3 +142,20 @@ def test_reading_records_what_a_reviewer_needs(kiosk):
     for field in ("t_c_ratio", "cutoff_low", "cutoff_high", "rule", "kit_lot", "kit_expires_on",
                   "frames_sha256", "reader_id", "calibration", "scored_at", "c_line", "t_line"):
         assert body[field] is not None, field
+
+
+def test_a_kit_lasts_to_the_end_of_its_expiry_day_where_the_kiosk_stands(kiosk):
+    # Printed "expires 2026-11-24": usable until midnight in Asia/Shanghai (16:00 UTC),
+    # not until midnight UTC (08:00 the next morning there).
+    kit_id = kit_id_for(kiosk)
+    lot = kiosk.catalogue.kit(kit_id).lots[0].lot
+    kiosk.stock.register_box(box_code="LAST-DAY", kit_id=kit_id, lot=lot,
+                             expires_on=date(2026, 11, 24), strips=5)
+    calibrate(kiosk)
+
+    def codes_at(utc: datetime) -> list[str]:
+        kiosk.station.clock = KioskClock(trust_system_clock=True, wall=lambda: utc)
+        return [r.code for r in kiosk.station.readiness(kit_id)]
+
+    assert "expired" not in codes_at(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))
+    assert "expired" in codes_at(datetime(2026, 11, 24, 16, 1, tzinfo=UTC))
