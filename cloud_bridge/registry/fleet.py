@@ -25,6 +25,8 @@ from cloud_bridge.store.models import (
 )
 from cloud_bridge.store.types import utcnow
 
+from .stats import local_day
+
 
 @dataclass(frozen=True, slots=True)
 class KitView:
@@ -138,5 +140,6 @@ def _health(device: Device, status: DeviceStatus | None, telemetry: LatestTeleme
         for kit in data.get("kits", []):
             expires = date.fromisoformat(kit["expires_on"])
             health.kits.append(KitView(kit["kit_id"], kit["lot"], expires,
-                                       int(kit["strips_left"]), (expires - now.date()).days))
+                                       int(kit["strips_left"]),
+                                       (expires - local_day(now)).days))
     return health

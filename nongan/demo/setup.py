@@ -29,7 +29,7 @@ class DemoSetupError(Exception):
 
 def box_labels(gateway: Gateway) -> list[str]:
     """One label per kit with a usable lot: what the demo's kit boxes carry."""
-    today = datetime.now(UTC).date()
+    today = gateway.settings.clock.local_date(datetime.now(UTC))
     labels = []
     for index, kit in enumerate(sorted(gateway.catalogue.kits.values(), key=lambda k: k.id)):
         lots = gateway.catalogue.usable_lots(kit.id, today)
@@ -50,7 +50,7 @@ def stock_kits(gateway: Gateway) -> int:
     assert gateway.devices is not None
     scanner = gateway.devices.scanner
     assert isinstance(scanner, SimulatedScanner)
-    today = datetime.now(UTC).date()
+    today = gateway.settings.clock.local_date(datetime.now(UTC))
     added = 0
     for label in box_labels(gateway):
         # The kiosk's session reads the same scanner for producer cards: take it for the scan.
