@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any, Self
 
 from device_drivers.config import ReaderConfig
@@ -20,6 +21,7 @@ from device_drivers.errors import (
     DeviceTimeout,
     ProtocolMismatch,
     ReaderError,
+    ReaderReset,
 )
 from device_drivers.health import Health, HealthState
 from device_drivers.lifecycle import ContextManaged
@@ -28,6 +30,11 @@ from device_drivers.reader.model import FirmwareInfo, ReaderStatus, fix_for
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+
+
+class Resend(Exception):
+    """Raised by a backend's attempt when it recovered the link (a port reopened) and the
+    request should simply be sent again."""
 
 
 class ReaderController(ContextManaged):
@@ -62,6 +69,36 @@ class ReaderController(ContextManaged):
     def _command(self, op: str, *, timeout_s: float | None = None, retry: bool = True,
                  **params: Any) -> dict[str, Any]:
         """Send one request and return the reply's fields; raise ReaderError on ok=false."""
+
+    def _with_retries(self, op: str, retry: bool,
+                      attempt: Callable[[bool], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``attempt(last)`` up to 1 + ``config.retries`` times (once if not ``retry``).
+
+        One policy for every backend: a board reset (ReaderReset with the new boot's info)
+        is recorded and the request sent again; so is a request that timed out or that the
+        backend asks to ``Resend``; on the last attempt the error is raised as it came. A
+        ReaderReset without boot info (the link lost for good) is raised at once.
+        """
+        attempts = 1 + (self.config.retries if retry else 0)
+        for n in range(attempts):
+            last = n == attempts - 1
+            try:
+                return attempt(last)
+            except ReaderReset as exc:
+                if not isinstance(exc.info, FirmwareInfo):
+                    raise  # the link itself went and did not come back: resending is futile
+                self._board_reset(exc.info)
+                if last:
+                    raise
+            except DeviceTimeout:
+                if last:
+                    raise
+                log.warning("reader: %r timed out, retrying", op)
+            except Resend:
+                if last:  # pragma: no cover - backends raise an error on the last attempt
+                    raise DeviceTimeout(f"reader did not answer {op!r}",
+                                        fix="check the USB cable to the reader board") from None
+        raise AssertionError("unreachable")
 
     # -- life cycle --------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import serial
 
 from device_drivers.config import ReaderConfig
 from device_drivers.errors import DeviceAbsent, DeviceTimeout, ReaderError, ReaderReset
-from device_drivers.reader.base import ReaderController
+from device_drivers.reader.base import ReaderController, Resend
 from device_drivers.reader.model import FirmwareInfo, fix_for
 from device_drivers.reader.protocol import Event, Reply, classify, encode_request
 
@@ -198,36 +198,27 @@ class SerialReaderController(ReaderController):
         if self._port is None:
             raise DeviceAbsent("reader controller is not open", fix="call open() first")
         timeout = self.config.timeout_s if timeout_s is None else timeout_s
-        attempts = 1 + (self.config.retries if retry else 0)
-        with self._lock:
-            for attempt in range(attempts):
-                last = attempt == attempts - 1
+
+        def attempt(last: bool) -> dict[str, Any]:
+            try:
+                return self._transact(op, params, timeout)
+            except _PortLost as exc:
+                log.warning("reader: port %s lost (%s), reopening", self.port_name, exc)
+                self._reconnect()
+                if last:
+                    raise ReaderReset(f"reader board's port {self.port_name} vanished "
+                                      f"during {op!r}",
+                                      fix="check the USB cable to the reader board") from exc
                 try:
-                    return self._transact(op, params, timeout)
-                except ReaderReset as exc:
-                    assert isinstance(exc.info, FirmwareInfo)
-                    self._board_reset(exc.info)
-                    if last:
-                        raise
-                except DeviceTimeout:
-                    if last:
-                        raise
-                    log.warning("reader: %r timed out, retrying", op)
-                except _PortLost as exc:
-                    log.warning("reader: port %s lost (%s), reopening", self.port_name, exc)
-                    self._reconnect()
-                    if last:
-                        raise ReaderReset(f"reader board's port {self.port_name} vanished "
-                                          f"during {op!r}",
-                                          fix="check the USB cable to the reader board") from exc
-                    try:
-                        self._after_reconnect()
-                    except _PortLost as again:
-                        raise ReaderReset(f"reader board's port {self.port_name} vanished "
-                                          f"again after reopening during {op!r}",
-                                          fix="check the USB cable to the reader board") \
-                            from again
-        raise AssertionError("unreachable")
+                    self._after_reconnect()
+                except _PortLost as again:
+                    raise ReaderReset(f"reader board's port {self.port_name} vanished "
+                                      f"again after reopening during {op!r}",
+                                      fix="check the USB cable to the reader board") from again
+                raise Resend from exc
+
+        with self._lock:
+            return self._with_retries(op, retry, attempt)
 
     def _after_reconnect(self) -> None:
         """After the port came back: a new boot id means the board reset."""

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from device_drivers.config import ReaderConfig
-from device_drivers.errors import DeviceAbsent, DeviceTimeout, ReaderError
+from device_drivers.errors import DeviceAbsent, DeviceTimeout, ReaderError, ReaderReset
 from device_drivers.reader.base import ReaderController
 from device_drivers.reader.model import FirmwareInfo, fix_for
 from device_drivers.reader.protocol import PROTOCOL_VERSION
@@ -120,21 +120,20 @@ class SimulatedReaderController(ReaderController):
                  **params: Any) -> dict[str, Any]:
         if not self._connected:
             raise DeviceAbsent("simulated reader controller is not open", fix="call open() first")
-        attempts = 1 + (self.config.retries if retry else 0)
-        for attempt in range(attempts):
+
+        def attempt(last: bool) -> dict[str, Any]:
             if self._hang:
                 self._hang -= 1
-                if attempt == attempts - 1:
-                    raise DeviceTimeout(f"simulated reader did not answer {op!r}",
-                                        fix="simulated hang")
-                continue
+                raise DeviceTimeout(f"simulated reader did not answer {op!r}",
+                                    fix="simulated hang")
             if self._pending_reset:
                 self._pending_reset = False
                 self._power_on()
-                self._board_reset(self._hello_info())
-                continue
+                raise ReaderReset(f"simulated reader board reset while {op!r} was in flight",
+                                  fix="simulated reset", info=self._hello_info())
             return self._answer(op, params)
-        raise DeviceTimeout(f"simulated reader did not answer {op!r}", fix="simulated reset")
+
+        return self._with_retries(op, retry, attempt)
 
     def _hello_info(self) -> FirmwareInfo:
         return FirmwareInfo(SIM_FIRMWARE, PROTOCOL_VERSION, "simulated", self.boot_id)

@@ -274,6 +274,20 @@ def test_simulated_reset_restores_state(sim: SimulatedReaderController) -> None:
         assert sim.resets == 1
 
 
+def test_simulated_reset_on_the_last_attempt_is_a_reset_as_on_the_serial_board(
+        sim: SimulatedReaderController) -> None:
+    # Every attempt but the last unanswered, then the board resets: the caller learns of a
+    # reset (what the serial backend raises), not of a timeout, and the state is restored.
+    with sim:
+        sim.set_led(0.8)
+        sim.hang(sim.config.retries)
+        sim.reset_board()
+        with pytest.raises(ReaderReset, match="reset"):
+            sim.status()
+        assert sim.resets == 1
+        assert sim.status().led == 0.8
+
+
 # -- garbled fields ----------------------------------------------------------------------------
 
 
