@@ -10,6 +10,7 @@ that took half of it has printed half a receipt.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Self
 
@@ -49,20 +50,27 @@ class Printer(ContextManaged):
         self._transport: Transport | None = None
         self._stale = False  # the printer stopped answering on this transport
         self.last_image: Image.Image | None = None
+        # One conversation with the printer at a time: health checks run in worker threads
+        # and may land during a print, where a status request inside the raster data would
+        # spoil the receipt and answers would go to the wrong asker. Reentrant: printing
+        # asks for status and may close the transport.
+        self._io_lock = threading.RLock()
 
     def open(self) -> Self:
         """Open the transport; replace one on which the printer stopped answering."""
-        if self._stale:
-            self.close()
-        if self._transport is None:
-            self._transport = self._factory()
-        return self
+        with self._io_lock:
+            if self._stale:
+                self.close()
+            if self._transport is None:
+                self._transport = self._factory()
+            return self
 
     def close(self) -> None:
-        self._stale = False
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
+        with self._io_lock:
+            self._stale = False
+            transport, self._transport = self._transport, None
+            if transport is not None:
+                transport.close()
 
     @property
     def paper_width(self) -> int:
@@ -92,11 +100,12 @@ class Printer(ContextManaged):
         Raises:
             PrinterOffline: the printer does not answer status requests.
         """
-        if not self._link().can_query:
-            return PrinterStatus.unknown()
-        answers = [self._ask(kind) for kind in (escpos.STATUS_PRINTER,
-                                                escpos.STATUS_OFFLINE_CAUSE,
-                                                escpos.STATUS_PAPER)]
+        with self._io_lock:
+            if not self._link().can_query:
+                return PrinterStatus.unknown()
+            answers = [self._ask(kind) for kind in (escpos.STATUS_PRINTER,
+                                                    escpos.STATUS_OFFLINE_CAUSE,
+                                                    escpos.STATUS_PAPER)]
         if any(a is None for a in answers):
             # The printer may be off or its link dead (a USB printer unplugged leaves a dead
             # handle): the next open() replaces the link.
@@ -136,15 +145,16 @@ class Printer(ContextManaged):
         if image.width > self.paper_width:
             raise ValueError(f"image is {image.width} dots wide; the paper takes "
                              f"{self.paper_width}")
-        self._check_ready("before printing")
         job = escpos.receipt_job(image, self.config.feed_lines, self.config.cut)
-        try:
-            self._link().write(job)
-        except DeviceError:
-            self.close()  # the transport failed mid-job: the next open() makes a new one
-            raise
-        self.last_image = image
-        self._check_ready("after printing: the receipt may be incomplete")
+        with self._io_lock:
+            self._check_ready("before printing")
+            try:
+                self._link().write(job)
+            except DeviceError:
+                self.close()  # the transport failed mid-job: the next open() makes a new one
+                raise
+            self.last_image = image
+            self._check_ready("after printing: the receipt may be incomplete")
 
     def print_receipt(self, content: ReceiptContent) -> Image.Image:
         """Render ``content`` at this printer's paper width, print it, return the image."""
@@ -156,16 +166,17 @@ class Printer(ContextManaged):
 
     def health(self) -> Health:
         """Ask the printer's status and say what to do about it."""
-        opened_here = self._transport is None
-        try:
-            if opened_here or self._stale:
-                self.open()
-            status = self.status()
-        except DeviceError as exc:
-            return Health.from_error("printer", self.backend, exc)
-        finally:
-            if opened_here:
-                self.close()
+        with self._io_lock:
+            opened_here = self._transport is None
+            try:
+                if opened_here or self._stale:
+                    self.open()
+                status = self.status()
+            except DeviceError as exc:
+                return Health.from_error("printer", self.backend, exc)
+            finally:
+                if opened_here:
+                    self.close()
         if not status.known:
             return Health.usable("printer", self.backend,
                                  f"writing to {self.config.target}; this transport cannot report "

@@ -5,6 +5,8 @@ mid-job) on a fake ESC/POS printer over a pty, and the file, USB and simulated b
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +308,39 @@ def test_printer_that_stops_answering_gets_a_new_transport_on_open() -> None:
         assert printer.health().state == "fault"
         assert printer.health().state == "ok", "health replaced the silent link"
         assert len(links) == 3 and links[1].closed
+
+
+class _SlowLink(_FlakyLink):
+    """Records the order of writes and status requests; a write takes a while."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.writing = threading.Event()
+
+    def write(self, data: bytes) -> None:
+        self.log.append("write start")
+        self.writing.set()
+        time.sleep(0.3)
+        super().write(data)
+        self.log.append("write end")
+
+    def query(self, request: bytes, timeout_s: float) -> int | None:
+        self.log.append("status")
+        return super().query(request, timeout_s)
+
+
+def test_a_health_check_waits_for_the_print_job_instead_of_cutting_into_it() -> None:
+    link = _SlowLink()
+    printer = Printer(PrinterConfig(backend="serial", target="fake", status_retries=0),
+                      lambda: link)
+    with printer:
+        job = threading.Thread(target=printer.print_image, args=(_golden_image(),))
+        job.start()
+        assert link.writing.wait(5)
+        health = printer.health()  # from another thread, while the raster is going out
+        job.join(5)
+    assert health.ok
+    start, end = link.log.index("write start"), link.log.index("write end")
+    assert end == start + 1, link.log  # no status request inside the job
+    assert bytes(link.written) == GOLDEN_BIN.read_bytes()
