@@ -23,6 +23,7 @@ import numpy as np
 LN10 = math.log(10.0)
 SUPER = 4  # model samples per pixel, so a sub-pixel blur is represented faithfully
 GN_STEPS = 6  # Gauss-Newton steps on the density (converged to < 1e-6 from any start here)
+GOLD_RED_TO_GREEN = 0.25  # gold's absorbance in the red channel relative to green
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -60,7 +61,7 @@ class LineModel:
     """The blur of one profile, ready to fit lines anywhere on it."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, blur_px: float, noise_y: float, *,
-                 red_weight: float = 0.0, gold_red_to_green: float = 0.25):
+                 red_weight: float = 0.0, gold_red_to_green: float = GOLD_RED_TO_GREEN):
         self.x = x
         self.y = y
         self.blur = max(float(blur_px), 0.05)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._linefit import Fit, LineModel
+from ._linefit import GOLD_RED_TO_GREEN, Fit, LineModel
 
 LOG10 = math.log(10.0)
 
@@ -53,6 +53,11 @@ def _smooth(a: np.ndarray, sigma_px: float) -> np.ndarray:
     return np.convolve(padded, k, mode="valid")
 
 
+def _robust_sd(r: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation (1.0 for no samples)."""
+    return 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else 1.0
+
+
 def _baseline(x: np.ndarray, logi: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Robust quadratic fit of log intensity over the line-free samples."""
     xn = (x - x.mean()) / max(float(np.ptp(x)), 1e-9)
@@ -64,7 +69,7 @@ def _baseline(x: np.ndarray, logi: np.ndarray, free: np.ndarray) -> np.ndarray:
         coef = np.polyfit(xn[keep], logi[keep], 2)
         fit = np.polyval(coef, xn)
         r = logi - fit
-        sd = 1.4826 * float(np.median(np.abs(r[keep] - np.median(r[keep])))) + 1e-6
+        sd = _robust_sd(r[keep]) + 1e-6
         # Dark outliers are unmasked line tails or specks: drop them, keep bright ones.
         keep = free & (r > -3 * sd)
     return fit
@@ -89,15 +94,34 @@ def _noise_at_scale(resid: np.ndarray, free: np.ndarray, span: int) -> float:
         sm = np.convolve(np.where(free, resid, 0.0), k, mode="same")
         cover = np.convolve(free.astype(float), k, mode="same")
         ok = free & (cover > 0.999)  # whole window of free samples only
-        r = sm[ok] if ok.sum() >= 6 else resid[free]
-    else:
-        r = resid[free]
-    return 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else 1.0
+        if ok.sum() >= 6:
+            return _robust_sd(sm[ok])
+    return _robust_sd(resid[free])
+
+
+def _texture_weight(logg: np.ndarray, logr: np.ndarray, x_mm: np.ndarray, free: np.ndarray,
+                    span: int, gold_red_to_green: float, red_weights: tuple[float, ...]
+                    ) -> tuple[float, np.ndarray, np.ndarray]:
+    """The k of green / red ** k whose line-free membrane is quietest per unit of gold
+    signal, with that log profile and its baseline.
+
+    The membrane's texture darkens every colour alike while gold darkens green four times
+    more than red, so the quotient cancels texture at the cost of red's own noise.
+    """
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    for k in red_weights:
+        comb = logg - k * logr
+        base = _baseline(x_mm, comb, free)
+        cost = _noise_at_scale(base - comb, free, span) / (1 - k * gold_red_to_green)
+        if best is None or cost < best[0]:
+            best = (cost, k, comb, base)
+    assert best is not None, "red_weights is empty"
+    return best[1], best[2], best[3]
 
 
 def read_profile(green: np.ndarray, red: np.ndarray, x_mm: np.ndarray, *, px_per_mm: float,
                  t_mm: float, c_mm: float, line_width_mm: float, min_c_absorbance: float,
-                 blur_px: float, gold_red_to_green: float = 0.25,
+                 blur_px: float, gold_red_to_green: float = GOLD_RED_TO_GREEN,
                  red_weights: tuple[float, ...] = RED_WEIGHTS) -> ProfileReading:
     """Find C (required) and then T on a window's intensity profiles.
 
@@ -117,24 +141,12 @@ def read_profile(green: np.ndarray, red: np.ndarray, x_mm: np.ndarray, *, px_per
     margin = line_width_mm / 2 + 0.9
     free = (np.abs(x_mm - t_mm) > margin) & (np.abs(x_mm - c_mm) > margin)
     span = max(1, round(NOISE_SCALE_MM * px_per_mm))
-    # The membrane's texture darkens every colour alike while gold darkens green four times
-    # more than red, so green / red ** k cancels texture at the cost of red's own noise. Keep
-    # the k whose line-free membrane is quietest per unit of gold signal.
-    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
-    for k in red_weights:
-        comb = logg - k * logr
-        base = _baseline(x_mm, comb, free)
-        gain = 1 - k * gold_red_to_green
-        cost = _noise_at_scale(base - comb, free, span) / gain
-        if best is None or cost < best[0]:
-            best = (cost, k, comb, base)
-    assert best is not None
-    _, k, comb, base = best
+    k, comb, base = _texture_weight(logg, logr, x_mm, free, span, gold_red_to_green,
+                                    red_weights)
     gain = 1 - k * gold_red_to_green
     y = np.power(10.0, comb - base)  # intensity relative to the baseline (green / red ** k)
     absorbance = (base - comb) / gain  # in green units whatever k is
-    resid = absorbance[free]
-    noise = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) if resid.size else 1.0
+    noise = _robust_sd(absorbance[free])
     smooth = _smooth(absorbance, 1.0)
     width_px = line_width_mm * px_per_mm
     empty = ProfileReading(None, None, noise, width_px, blur_px, absorbance, x_mm, k)

@@ -17,11 +17,11 @@ import numpy as np
 from gateway.kits.models import CassetteLayout, WindowLayout
 
 from ._frames import SRGB_TO_LINEAR
+from ._linefit import GOLD_RED_TO_GREEN
 from ._pose import Pose
 from ._profile import RED_WEIGHTS, ProfileReading, read_profile
 from .reasons import Reason
 
-GOLD_RED_TO_GREEN = 0.25  # gold's absorbance in the red channel relative to green
 PLASTIC_BAND_MM = (1.2, 2.8)  # plastic sampled this far beside the window's long edges
 EDGE_INSET_MM = 0.5
 PROFILE_INSET_MM = 1.0
@@ -116,7 +116,6 @@ def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index:
     result.profile = read_profile(means[:, 1], means[:, 2], x_mm[prof_cols], px_per_mm=s,
                                   t_mm=win.t_mm, c_mm=win.c_mm, line_width_mm=lw,
                                   min_c_absorbance=min_c_absorbance, blur_px=blur_px,
-                                  gold_red_to_green=GOLD_RED_TO_GREEN,
                                   red_weights=RED_WEIGHTS if texture_correction else (0.0,))
     result.metrics["profile_noise"] = result.profile.noise
     result.metrics["texture_red_weight"] = result.profile.red_weight
