@@ -106,10 +106,12 @@ class Printer(ContextManaged):
             answers = [self._ask(kind) for kind in (escpos.STATUS_PRINTER,
                                                     escpos.STATUS_OFFLINE_CAUSE,
                                                     escpos.STATUS_PAPER)]
-        if any(a is None for a in answers):
-            # The printer may be off or its link dead (a USB printer unplugged leaves a dead
-            # handle): the next open() replaces the link.
-            self._stale = True
+            silent = any(a is None for a in answers)
+            if silent:
+                # The printer may be off or its link dead (a USB printer unplugged leaves a
+                # dead handle): the next open() replaces the link.
+                self._stale = True
+        if silent:
             raise PrinterOffline(
                 f"printer on {self.config.target or 'simulated'} does not answer status "
                 "requests", fix="check that the printer is switched on and its cable is in")
