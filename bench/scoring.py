@@ -52,20 +52,18 @@ from device_drivers.strip_sim import (  # noqa: E402
     KIOSK_CAPTURE,
     Defect,
     LineTruth,
-    NuisanceRanges,
     SceneSpec,
+    random_scene,
     render_scene,
 )
-from device_drivers.strip_sim import random_scene as _random_scene  # noqa: E402
 from gateway.kits import Kit, load_catalogue, sim_geometry  # noqa: E402
 from gateway.scoring import make_flat_field, score, score_windows  # noqa: E402
 from gateway.scoring._locate import locate  # noqa: E402
 
 
-def random_scene(seed: int, **kw) -> SceneSpec:  # type: ignore[no-untyped-def]
-    """A scene as the kiosk's camera sees it (unless ``ranges`` says otherwise)."""
-    kw.setdefault("ranges", KIOSK_CAPTURE)
-    return _random_scene(seed, **kw)
+def kiosk_scene(seed: int, kit: Kit, **kw) -> SceneSpec:  # type: ignore[no-untyped-def]
+    """A random scene of ``kit`` as the kiosk's camera sees it (``KIOSK_CAPTURE``)."""
+    return random_scene(seed, cassette=sim_geometry(kit), ranges=KIOSK_CAPTURE, **kw)
 
 
 def lossless(spec: SceneSpec) -> bool:
@@ -127,7 +125,7 @@ class Bench:
             kit = self.kits[kit_id]
             for _ in range(count):
                 seed += 1
-                self.run_scene("good", kit, random_scene(seed, cassette=sim_geometry(kit)),
+                self.run_scene("good", kit, kiosk_scene(seed, kit),
                                burst=KIOSK_BURST)
 
     def random_jpeg(self) -> None:
@@ -137,8 +135,7 @@ class Bench:
         seed = self.seed * 1_000_000 + 100_000
         for _ in range(self.n(600)):
             seed += 1
-            self.run_scene("jpeg_mix", kit, random_scene(seed, cassette=sim_geometry(kit),
-                                                         ranges=NuisanceRanges()))
+            self.run_scene("jpeg_mix", kit, random_scene(seed, cassette=sim_geometry(kit)))
 
     def challenge(self) -> None:
         """Scenes at the kit's cut-offs +-20 %: 0.8 x lower cut-off (must be positive) and
@@ -152,8 +149,7 @@ class Bench:
             for _ in range(self.n(250)):
                 seed += 1
                 lines = (LineTruth.from_ratio(float(rng.uniform(0.3, 0.9)), tc),)
-                self.run_scene(group, kit, random_scene(seed, cassette=sim_geometry(kit),
-                                                        lines=lines))
+                self.run_scene(group, kit, kiosk_scene(seed, kit, lines=lines))
 
     def ladder(self) -> dict[float, int]:
         """Inhibition ladder: T/C = blank x (1 - inhibition)."""
@@ -167,7 +163,7 @@ class Bench:
                 tc = kit.blank_t_c * (1 - level)
                 lines = (LineTruth.from_ratio(float(rng.uniform(0.3, 0.9)), tc),)
                 self.run_scene(f"ladder:{level:.2f}", kit,
-                               random_scene(seed, cassette=sim_geometry(kit), lines=lines))
+                               kiosk_scene(seed, kit, lines=lines))
         return {lv: 0 for lv in levels}
 
     def no_control(self) -> None:
@@ -176,8 +172,7 @@ class Bench:
             kit = self.kits[kit_id]
             for _ in range(count):
                 seed += 1
-                self.run_scene("no_c", kit, random_scene(seed, cassette=sim_geometry(kit),
-                                                         defect=Defect.NO_C_LINE),
+                self.run_scene("no_c", kit, kiosk_scene(seed, kit, defect=Defect.NO_C_LINE),
                                "no_control_line")
 
     def bad_quality(self) -> None:
@@ -187,7 +182,7 @@ class Bench:
             for _ in range(self.n(50)):
                 seed += 1
                 self.run_scene(f"bad:{defect.value}", kit,
-                               random_scene(seed, cassette=sim_geometry(kit), defect=defect),
+                               kiosk_scene(seed, kit, defect=defect),
                                code)
 
     # -- separate measurements ---------------------------------------------------------------
@@ -195,8 +190,8 @@ class Bench:
     def repeatability(self) -> dict[str, float]:
         """One strip (fixed look and light) re-placed 20 times within the tray's tolerance."""
         kit = self.kits[SINGLE]
-        base = random_scene(self.seed * 1_000_000 + 600_000, cassette=sim_geometry(kit),
-                            lines=(LineTruth.from_ratio(0.5, 0.9),))
+        base = kiosk_scene(self.seed * 1_000_000 + 600_000, kit,
+                           lines=(LineTruth.from_ratio(0.5, 0.9),))
         rng = np.random.default_rng([self.seed, 13])
         ours, naive = [], []
         for k in range(20):
@@ -225,7 +220,7 @@ class Bench:
         seed = self.seed * 1_000_000 + 700_000
         for _ in range(self.n(60)):
             seed += 1
-            spec = random_scene(seed, cassette=sim_geometry(kit))
+            spec = kiosk_scene(seed, kit)
             spec = replace(spec, light=replace(spec.light, ripple=0.05, ripple_period_mm=7.0,
                                                ripple_angle_deg=0.0))
             card = replace(spec, white_card=True, glare=())
@@ -249,7 +244,7 @@ class Bench:
         seed = self.seed * 1_000_000 + 800_000
         for _ in range(self.n(60)):
             seed += 1
-            spec = random_scene(seed, cassette=sim_geometry(kit))
+            spec = kiosk_scene(seed, kit)
             frames = [self.render(spec, frame_index=k) for k in range(5)]
             truth = spec.lines[0].t_c
             r = score(frames, kit, lossless=True)
@@ -265,8 +260,7 @@ class Bench:
     def timing(self) -> dict[str, float]:
         """Milliseconds per 1280x960 frame on one core, ours and naive."""
         kit = self.kits[SINGLE]
-        frames = [self.render(random_scene(self.seed * 1_000_000 + 900_000 + i,
-                                           cassette=sim_geometry(kit)))
+        frames = [self.render(kiosk_scene(self.seed * 1_000_000 + 900_000 + i, kit))
                   for i in range(self.n(60))]
         ours, naive = [], []
         for f in frames:
@@ -383,7 +377,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         kit = bench.kits[SINGLE]
         for i in range(bench.n(20)):
-            spec = random_scene(bench.seed * 1_000_000 + 950_000 + i, cassette=sim_geometry(kit))
+            spec = kiosk_scene(bench.seed * 1_000_000 + 950_000 + i, kit)
             cv2.imwrite(str(Path(tmp) / f"frame{i:03d}.png"), render_scene(spec))
         mem = memory(Path(tmp), "ours")
         mem_naive = memory(Path(tmp), "naive")
