@@ -32,7 +32,6 @@ from protocol import StripReading
 from .calibration import CalibrationBook
 from .clock import KioskClock
 from .health_watch import DiskGuard, fault_message
-from .issuance import LOCAL_TZ
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
 from .readings import ReadingLog, RecordedReading
@@ -113,8 +112,8 @@ class StripStation:
         readings: ReadingLog,
         clock: KioskClock,
         images_dir: Path,
+        timezone: ZoneInfo,
         disk: DiskGuard | None = None,
-        timezone: ZoneInfo = LOCAL_TZ,
     ) -> None:
         self.settings = settings
         self.timezone = timezone  # kit expiry dates are days where the kiosk stands
