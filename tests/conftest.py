@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy import Engine
 
+from tests.support.cloud import migrated_engine
 from tests.support.mosquitto import Mosquitto
 from tests.support.postgres import fresh_schema, postgres_available
 
@@ -70,3 +72,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'cloud.db'}"
     else:
         yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Engine]:
+    """A migrated cloud store on ``database_url`` (so on both databases), disposed after."""
+    with migrated_engine(database_url) as engine:
+        yield engine

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine
 
 from cloud_bridge.ingest import BatchWriter
-from tests.support.cloud import enroll, migrated_engine
+from tests.support.cloud import enroll
 from tests.support.kiosk_messages import FakeKiosk
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Engine]:
-    with migrated_engine(database_url) as engine:
-        yield engine
 
 
 @pytest.fixture

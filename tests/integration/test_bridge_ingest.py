@@ -23,18 +23,13 @@ from cloud_bridge.store import (
     StripReadingRecord,
 )
 from protocol import CloudAck, StatusMessage, ack_topic, seal, status_topic
-from tests.support.cloud import bridge_settings, count, enroll, migrated_engine, rows, wait_until
+from tests.support.cloud import bridge_settings, count, enroll, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt_clients import Publisher, TopicWatcher
 
 pytestmark = pytest.mark.mosquitto
 
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Engine]:
-    with migrated_engine(database_url) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.registry import producers
-from cloud_bridge.store import make_engine, migrate, session_factory
+from cloud_bridge.store import session_factory
 from protocol import Roster, decode, roster_topic
 from tests.support.cloud import bridge_settings, enroll, wait_until
 from tests.support.kiosk_messages import FakeKiosk
@@ -16,13 +16,6 @@ from tests.support.mqtt_clients import Publisher, TopicWatcher
 
 pytestmark = pytest.mark.mosquitto
 
-
-@pytest.fixture
-def store(database_url: str) -> Engine:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine  # type: ignore[misc]
-    engine.dispose()
 
 
 def roster_of(watcher: TopicWatcher, device_id: str) -> Roster | None:

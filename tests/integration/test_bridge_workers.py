@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from cloud_bridge.cli import run_workers
 from cloud_bridge.ingest import IngestWorker
-from cloud_bridge.store import LedgerRecord, make_engine, migrate
+from cloud_bridge.store import LedgerRecord
 from tests.support.cloud import bridge_settings, count, enroll, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.mosquitto import Mosquitto
@@ -19,13 +19,6 @@ from tests.support.mqtt_clients import Publisher
 
 pytestmark = pytest.mark.mosquitto
 
-
-@pytest.fixture
-def store(database_url: str) -> Engine:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine  # type: ignore[misc]
-    engine.dispose()
 
 
 def test_run_workers_records_until_asked_to_stop(mosquitto: Mosquitto, database_url: str,
