@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import os
 import select
-import threading
-import tty
 
 import numpy as np
 from PIL import Image
 
+from tests.support.pty_device import PtyDevice
 
-class FakeEscPosPrinter:
+
+class FakeEscPosPrinter(PtyDevice):
     def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
+        super().__init__("fake-printer")
         self.paper = "ok"
         self.cover_open = False
         self.silent = False  # switched off: no status answers
@@ -28,18 +26,6 @@ class FakeEscPosPrinter:
         self.commands: list[str] = []
         self.errors: list[str] = []
         self._buf = bytearray()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fake-printer", daemon=True)
-
-    def __enter__(self) -> FakeEscPosPrinter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        os.close(self.master)
-        os.close(self.slave)
 
     def _run(self) -> None:
         while not self._stop.is_set():

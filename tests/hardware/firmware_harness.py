@@ -14,11 +14,11 @@ import json
 import os
 import select
 import sys
-import threading
-import tty
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tests.support.pty_device import PtyDevice
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO / "hardware" / "firmware"
@@ -143,7 +143,7 @@ class _PtyPort:
             view = view[written:]
 
 
-class PtyFirmware:
+class PtyFirmware(PtyDevice):
     """The firmware's main loop on a pseudo-terminal, rebooting after each reset.
 
     Attributes:
@@ -165,27 +165,16 @@ class PtyFirmware:
         self.machine.use_board(self.model)
         self._clock_cls = mods["app.clock"].Clock
         self._serve = mods["app.loop"].serve
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
+        super().__init__("pty-firmware")
         self.reset_on_op: str | None = None
         self.boot_noise = boot_noise
         self.boots = 0
         self.requests: list[dict[str, Any]] = []
         self.wire = bytearray()
         self.reader: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pty-firmware", daemon=True)
-
-    def __enter__(self) -> PtyFirmware:
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        os.close(self.master)
-        os.close(self.slave)
+        super().__exit__(*exc)
         self.machine.use_board(None)
 
     def _boot(self) -> Any:
