@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from device_drivers import DeviceAbsent, DeviceError, IncompleteScan, ScannerConfig, open_scanner
 from device_drivers.scanner import EvdevScanner, KeyDecoder, SimulatedScanner
+from tests.support.pty_device import raw_pty
 
 KIT = r"NGKIT:[A-Z0-9]{4}-[0-9]{6}"
 
@@ -74,13 +74,8 @@ def test_lone_enter_is_not_a_scan() -> None:
 
 @pytest.fixture
 def pty_port() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
+    with raw_pty() as pair:
+        yield pair
 
 
 def test_serial_scanner_reads_crlf_terminated_utf8_codes(pty_port: tuple[int, str]) -> None:
@@ -198,7 +193,8 @@ class ScriptedInputDevice:
         os.close(self._w)
 
 
-def test_evdev_scanner_reads_a_wedge_code(tmp_path: Any) -> None:
+def _evdev_scanner(tmp_path: Any) -> tuple[EvdevScanner, list[ScriptedInputDevice], Any]:
+    """An evdev scanner on a scripted input node; every device it opens is in the list."""
     node = tmp_path / "event-kbd"
     node.write_bytes(b"")
     devices: list[ScriptedInputDevice] = []
@@ -209,6 +205,11 @@ def test_evdev_scanner_reads_a_wedge_code(tmp_path: Any) -> None:
 
     scanner = EvdevScanner(ScannerConfig(backend="evdev", target=str(node), char_timeout_s=0.1),
                            device_factory=factory)
+    return scanner, devices, node
+
+
+def test_evdev_scanner_reads_a_wedge_code(tmp_path: Any) -> None:
+    scanner, devices, _ = _evdev_scanner(tmp_path)
     with scanner:
         assert devices[0].grabbed, "keystrokes must not reach the kiosk browser"
         devices[0].type_(_typed("NGKIT:AB12-000121"))
@@ -256,16 +257,7 @@ def test_key_decoder_types_ctrl_rightbrace_as_gs() -> None:
 
 
 def test_evdev_scanner_that_went_away_is_closed_and_reopened_when_back(tmp_path: Any) -> None:
-    node = tmp_path / "event-kbd"
-    node.write_bytes(b"")
-    devices: list[ScriptedInputDevice] = []
-
-    def factory(path: str) -> ScriptedInputDevice:
-        devices.append(ScriptedInputDevice(path))
-        return devices[-1]
-
-    scanner = EvdevScanner(ScannerConfig(backend="evdev", target=str(node), char_timeout_s=0.1),
-                           device_factory=factory)
+    scanner, devices, node = _evdev_scanner(tmp_path)
     scanner.open()
 
     def unplugged() -> Iterator[_Event]:

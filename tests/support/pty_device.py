@@ -6,7 +6,21 @@ from __future__ import annotations
 import os
 import threading
 import tty
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Self
+
+
+@contextmanager
+def raw_pty() -> Iterator[tuple[int, str]]:
+    """A raw pseudo-terminal pair: the master's descriptor and the slave's path."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        yield master, os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 class PtyDevice:

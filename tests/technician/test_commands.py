@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import tty
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,6 +19,7 @@ from gateway.kit_labels import GS, format_gs1, format_local
 from gateway.kit_stock import KitStockBook
 from gateway.storage import KioskDatabase
 from nongan.cli import main as nongan
+from tests.support.pty_device import raw_pty
 from tests.technician.conftest import settings_file
 
 GTIN, KIT, LOT, EXPIRES = "02990000000019", "gold-procymidone-v1", "DEMO-2026A", date(2027, 6, 30)
@@ -175,13 +175,8 @@ def test_kits_list_warns_of_expiry(capsys, config, tmp_path):
 
 @pytest.fixture
 def scanner_pty() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
+    with raw_pty() as pair:
+        yield pair
 
 
 def test_kits_scan_reads_the_configured_scanner(capsys, tmp_path, scanner_pty):
