@@ -3,7 +3,6 @@ serves), 503 when the database is away or its pool is exhausted, readable form e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +14,8 @@ from cloud_bridge.api import public
 from cloud_bridge.ingest import BatchWriter
 from tests.support.kiosk_messages import FakeKiosk, new_token
 
-from .api_support import Keys, api_client, make_keys, record, token_of
+from .api_support import Keys, record, token_of
 from .test_dashboard import csrf_token_for, login
-
-
-@pytest.fixture
-def keys(store: Engine) -> Keys:
-    return make_keys(store)
-
-
-@pytest.fixture
-def client(store: Engine) -> Iterator[TestClient]:
-    with api_client(store) as client:
-        yield client
 
 
 def test_an_exhausted_reader_pool_is_503_not_500(client: TestClient, store: Engine,

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from cloud_bridge.api.dashboard import csrf_token
 from cloud_bridge.ingest import BatchWriter
 from tests.support.kiosk_messages import FakeKiosk
 
-from .api_support import Keys, api_client, make_keys, record, token_of
-
-
-@pytest.fixture
-def keys(store: Engine) -> Keys:
-    return make_keys(store)
-
-
-@pytest.fixture
-def client(store: Engine) -> Iterator[TestClient]:
-    with api_client(store) as client:
-        yield client
+from .api_support import Keys, record, token_of
 
 
 def login(client: TestClient, key: str) -> None:

@@ -4,10 +4,8 @@ rate limit, and never a 1970 date."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -15,12 +13,6 @@ from cloud_bridge.ingest import BatchWriter
 from tests.support.kiosk_messages import FakeKiosk
 
 from .api_support import Keys, api_client, make_keys, record, token_of
-
-
-@pytest.fixture
-def client(store: Engine) -> Iterator[TestClient]:
-    with api_client(store) as client:
-        yield client
 
 
 def test_a_valid_certificate_in_chinese_by_default(client: TestClient, kiosk: FakeKiosk,

@@ -15,12 +15,7 @@ from protocol.messages import CertificateStyle
 from tests.support.cloud import rows
 from tests.support.kiosk_messages import FakeKiosk
 
-from .api_support import Keys, api_client, make_keys, record, token_of
-
-
-@pytest.fixture
-def keys(store: Engine) -> Keys:
-    return make_keys(store)
+from .api_support import Keys, api_client, record, token_of
 
 
 @pytest.fixture
