@@ -63,22 +63,30 @@ def apply_board(model: Any, setup: dict[str, Any]) -> None:
             raise KeyError(f"unknown board setup key {key!r}")
 
 
-class ScriptedFirmware:
+class _Board:
+    """The firmware modules, a board's definition and its physical state, installed as the
+    stub ``machine``'s board (the state exists before the firmware boots: sensors are read
+    at start-up)."""
+
+    def __init__(self, board: str, setup: dict[str, Any] | None) -> None:
+        self.mods = firmware_modules()
+        self.machine = self.mods["machine"]
+        self.app = self.mods["app"]
+        self.board = self.app.load_board(board)
+        self.model = self.machine.BoardModel(self.board)
+        apply_board(self.model, setup or {})
+        self.machine.use_board(self.model)
+
+
+class ScriptedFirmware(_Board):
     """One booted firmware instance; :meth:`exchange` runs lines through the real main loop."""
 
     BOOT_ID = "0badcafe"
 
     def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None) -> None:
-        mods = firmware_modules()
-        self.machine = mods["machine"]
-        self.app = mods["app"]
-        self.board = self.app.load_board(board)
-        self.model = self.machine.BoardModel(self.board)
-        # The physical state exists before the board boots (sensors are read at start-up).
-        apply_board(self.model, setup or {})
-        self.machine.use_board(self.model)
-        self.clock = mods["app.clock"].Clock()
-        self._loop_cls = mods["app.loop"].Loop
+        super().__init__(board, setup)
+        self.clock = self.mods["app.clock"].Clock()
+        self._loop_cls = self.mods["app.loop"].Loop
         self.port = _ScriptPort()
         self.wire = self.port.out  # everything the firmware wrote, to check for 0x03
         self.boot(self.BOOT_ID)
@@ -143,7 +151,7 @@ class _PtyPort:
             view = view[written:]
 
 
-class PtyFirmware(PtyDevice):
+class PtyFirmware(_Board, PtyDevice):
     """The firmware's main loop on a pseudo-terminal, rebooting after each reset.
 
     Attributes:
@@ -156,16 +164,10 @@ class PtyFirmware(PtyDevice):
 
     def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None,
                  boot_noise: bytes = BOOT_NOISE) -> None:
-        mods = firmware_modules()
-        self.machine = mods["machine"]
-        self.app = mods["app"]
-        self.board = self.app.load_board(board)
-        self.model = self.machine.BoardModel(self.board)
-        apply_board(self.model, setup or {})
-        self.machine.use_board(self.model)
-        self._clock_cls = mods["app.clock"].Clock
-        self._serve = mods["app.loop"].serve
-        super().__init__("pty-firmware")
+        _Board.__init__(self, board, setup)
+        PtyDevice.__init__(self, "pty-firmware")
+        self._clock_cls = self.mods["app.clock"].Clock
+        self._serve = self.mods["app.loop"].serve
         self.reset_on_op: str | None = None
         self.boot_noise = boot_noise
         self.boots = 0
