@@ -95,7 +95,7 @@ def _read_file(archive: tarfile.TarFile, tarball: Path, length: int, name: str,
     parent_length = codes.LENGTHS[codes.LENGTHS.index(length) - 1] if length > 2 else 0
     for line, row in enumerate(reader, start=2):
         code, title = (row[0].strip(), row[1].strip()) if len(row) >= 2 else ("", "")
-        if len(code) != length or not code.isdigit() or not title:
+        if len(code) != length or not (code.isascii() and code.isdigit()) or not title:
             raise PlacesBuildError(f"{name}:{line}: bad row {row[:2]}")
         if length > 6 and keep is not None and code[:2] not in keep:
             continue

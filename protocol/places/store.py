@@ -102,10 +102,11 @@ class Places:
                     f"no place-name data at {self.file}: run `nongan places build` "
                     "(scripts/bootstrap does)")
             uri = f"{self.file.resolve().as_uri()}?mode=ro&immutable=1"
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             try:
-                db = sqlite3.connect(uri, uri=True, check_same_thread=False)
                 schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             except sqlite3.DatabaseError as exc:
+                db.close()
                 raise PlacesDataMissing(f"{self.file} is not a place-name data file: {exc}") \
                     from exc
             if schema is None or int(schema[0]) != SCHEMA_VERSION:
