@@ -202,6 +202,22 @@ def stored_key(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def up_to_date(out: Path, *, editions: Sequence[Edition] = EDITIONS,
+               amendments: Path | None = None, provinces: Sequence[str] | None = None) -> bool:
+    """Whether ``out`` was built from these inputs (so nothing needs fetching)."""
+    chosen = sorted({codes.normalise(p)[:2] for p in provinces}) if provinces else None
+    return stored_key(out) == build_key(editions, _read_bytes(amendments), chosen)
+
+
+def _read_bytes(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PlacesBuildError(f"cannot read amendments {path}: {exc}") from exc
+
+
 def build(tarballs: Sequence[Path], *, out: Path = DEFAULT_PATH,
           editions: Sequence[Edition] = EDITIONS, amendments: Path | None = None,
           provinces: Sequence[str] | None = None, force: bool = False) -> BuildReport:
@@ -216,7 +232,7 @@ def build(tarballs: Sequence[Path], *, out: Path = DEFAULT_PATH,
         raise PlacesBuildError(f"need one tarball per edition ({len(editions)}), "
                                f"got {len(tarballs)}")
     chosen = sorted({codes.normalise(p)[:2] for p in provinces}) if provinces else None
-    amendment_bytes = amendments.read_bytes() if amendments is not None else None
+    amendment_bytes = _read_bytes(amendments)
     key = build_key(editions, amendment_bytes, chosen)
     amendment_hash = hashlib.sha256(amendment_bytes).hexdigest()[:8] if amendment_bytes else None
     version = editions[-1].label + (f"+a{amendment_hash}" if amendment_hash else "")

@@ -37,18 +37,22 @@ def _line(place: Place, places: Places) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import build
-    from .errors import PlacesBuildError
+    from .build import build, up_to_date
+    from .errors import PlacesError
     from .sources import EDITIONS, fetch
     from .store import DEFAULT_PATH
 
     provinces = [p for p in (args.provinces or "").split(",") if p.strip()] or None
+    out = args.out or args.db or DEFAULT_PATH
     started = time.perf_counter()
     try:
+        if not args.force and up_to_date(out, amendments=args.amendments, provinces=provinces):
+            print(f"place names are up to date ({out})")  # no fetch needed, cache or not
+            return 0
         tarballs = args.source or [fetch(edition, args.cache) for edition in EDITIONS]
-        report = build(tarballs, out=args.out or args.db or DEFAULT_PATH,
-                       amendments=args.amendments, provinces=provinces, force=args.force)
-    except PlacesBuildError as exc:
+        report = build(tarballs, out=out, amendments=args.amendments, provinces=provinces,
+                       force=args.force)
+    except (PlacesError, OSError) as exc:
         return _fail(str(exc))
     if report.up_to_date:
         print(f"place names are up to date ({report.version}, {report.path})")

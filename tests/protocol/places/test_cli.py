@@ -65,14 +65,19 @@ def test_info_says_version_and_date(shipped: Places, capsys: pytest.CaptureFixtu
 
 
 def test_build_from_a_fetched_source(source_tarball: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+                                     capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "kiosk.sqlite"
     rc, text, _ = run(capsys, "build", "--source", str(source_tarball), "--provinces", "37",
                       "--out", str(out))
     assert rc == 0 and text.startswith(f"wrote {out}: nbs-2023")
-    rc, text, _ = run(capsys, "--db", str(out), "build", "--source", str(source_tarball),
-                      "--provinces", "37")
+    # Up to date: nothing is fetched, even with an empty cache and no npm.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-npm"))
+    rc, text, _ = run(capsys, "--db", str(out), "build", "--provinces", "37")
     assert rc == 0 and "up to date" in text
+    rc, _, err = run(capsys, "--db", str(out), "build")  # all provinces: must fetch, cannot
+    assert rc == 2 and "npm is not installed" in err
     rc, text, _ = run(capsys, "--db", str(out), "show", "370902001001")
     assert rc == 0 and text.startswith("山东省泰安市泰山区岱庙街道")
 
