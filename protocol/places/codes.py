@@ -106,6 +106,15 @@ def from_int(key: int) -> str:
     return text
 
 
+def level_of_short(short: str) -> Level:
+    """The level of a *stored* short code, by its length alone (``441900`` is a county-level
+    row, although :func:`normalise` reads the same digits as the city ``4419``)."""
+    try:
+        return _LEVEL_BY_LENGTH[len(short)]
+    except KeyError:
+        raise InvalidPlaceCode(f"not a short division code: {short!r}") from None
+
+
 def child_range(short: str) -> tuple[int, int] | None:
     """Inclusive integer key range of the codes one level below a *stored* short code (None
     for a village). Not normalised: the data holds a few county-level copies of a city whose

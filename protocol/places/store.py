@@ -159,7 +159,7 @@ class Places:
     def _row(row: tuple[object, ...]) -> Place:
         key, name, flags, until = row
         code = codes.from_int(int(str(key)))
-        return Place(code=code, name=str(name), level=codes.level_of(code),
+        return Place(code=code, name=str(name), level=codes.level_of_short(code),
                      virtual=bool(int(str(flags)) & FLAG_VIRTUAL),
                      former_until=str(until) if until is not None else None)
 
@@ -198,7 +198,7 @@ class Places:
         Unknown levels are missing from the list, so its last item may be an ancestor: compare
         ``path[-1].code`` with the code asked for (or use :meth:`display_name`).
         """
-        keys = [codes.to_int(c) for c in codes.lineage(code)]
+        keys = [int(c) for c in codes.lineage(code)]  # prefixes as stored (441900 too)
         marks = ",".join("?" * len(keys))
         rows = self._query(
             f"SELECT code, name, flags, until FROM place WHERE code IN ({marks}) ORDER BY code",

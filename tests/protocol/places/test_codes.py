@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from protocol.messages import PlaceCode
 from protocol.places import InvalidPlaceCode, Level, lineage, normalise, parent_of, wire_code
-from protocol.places.codes import child_range, level_of
+from protocol.places.codes import child_range, level_of, level_of_short
 
 
 @pytest.mark.parametrize(("given_code", "short"), [
@@ -45,6 +45,7 @@ def test_child_range_does_not_fold_a_stored_county_copy_into_its_city() -> None:
     assert child_range("441900") == (441900000, 441900999)
     assert child_range("4419") == (441900, 441999)
     assert child_range("370902001001") is None
+    assert level_of_short("441900") is Level.COUNTY and level_of("441900") is Level.CITY
 
 
 segments = st.tuples(st.integers(1, 8), st.integers(1, 9), st.integers(1, 99),
