@@ -199,9 +199,9 @@ class MicroPythonBoard:
         thermistor_raw, heat_rate_c_per_s, reset_cause."""
         return self.probe(set=physical)
 
-    def reset_on_op(self, op: str) -> None:
-        """The next request with ``op`` resets the board before it answers."""
-        self.probe(reset_on_op=op)
+    def reset_on_op(self, op: str, count: int = 1) -> None:
+        """The next ``count`` requests with ``op`` reset the board before it answers."""
+        self.probe(reset_on_op=op, count=count)
 
     def state(self) -> dict[str, Any]:
         return self.probe(get=True)

@@ -9,15 +9,24 @@ import itertools
 import json
 import os
 import select
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.hardware.firmware_harness import MicroPythonBoard, assert_upy_passed, upy_test_names
+from tests.hardware.firmware_harness import (
+    SIM_DIR,
+    MicroPythonBoard,
+    assert_upy_passed,
+    micropython,
+    upy_env,
+    upy_test_names,
+)
 
 LOGIC_TESTS = upy_test_names("logic_tests")
 
@@ -84,3 +93,33 @@ def test_no_ctrl_c_ever_leaves_the_board(line_board: MicroPythonBoard, data: byt
     received = _send_and_fence(line_board, data)
     assert b"\x03" not in received
     assert line_board.state()["ctrl_c"] == 0
+
+
+def test_the_main_loop_runs_on_when_the_serial_input_ends(tmp_path: Path) -> None:
+    """When the board's serial input reports end of file (the unix port's stdin once the host
+    end closes), the firmware keeps running its control loop: the tray still stops at its
+    switch and reports, rather than the USB read spinning on empty reads for ever."""
+    line_in, host_end = os.pipe()
+    os.write(host_end, b'{"id":1,"op":"tray","pos":"in"}\n')
+    os.close(host_end)  # end of file right behind the request
+    try:
+        proc = subprocess.Popen(
+            [micropython(), str(SIM_DIR / "board.py"), "--setup", '{"tray": "out"}'],
+            stdin=line_in, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+            env=upy_env())
+    finally:
+        os.close(line_in)
+    assert proc.stdout is not None
+    out = bytearray()
+    try:
+        deadline = time.monotonic() + 10.0  # generous; the board never exits by itself
+        while b'"event": "tray"' not in out and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+            if ready:
+                out += os.read(proc.stdout.fileno(), 4096)
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith(b"{")]
+    assert {"id": 1, "ok": True, "tray": "moving"} in lines, (bytes(out), err)
+    assert {"event": "tray", "pos": "in"} in lines, "the loop stalled after end of file"

@@ -136,3 +136,22 @@ def test_reset_op_reboots_the_board(board: MicroPythonBoard) -> None:
         state = board.state()
         assert state["boots"] == 2
         assert state["ctrl_c"] == 0, "no 0x03 byte left the board"
+
+
+def test_a_board_that_resets_at_every_heater_command_is_a_clear_error(
+        board: MicroPythonBoard) -> None:
+    """A board that browns out whenever it heats resets again at each restore of the heater:
+    the host gives up after its retries with the power-supply fix, instead of restoring the
+    heater, seeing the next reset and restoring again, one level deeper each time."""
+    from device_drivers.errors import ReaderReset
+
+    with SerialReaderController(_config(board.path, retries=1)) as ctl:
+        board.reset_on_op("heater", count=1000)
+        with pytest.raises(ReaderReset, match="reset while 'heater' was in flight") as caught:
+            ctl.set_heater(37.0)
+        assert "power supply" in caught.value.fix
+        assert ctl.resets <= 4
+        assert board.boots <= 5
+        board.reset_on_op("heater", count=0)
+        ctl.set_heater(None)  # the board is usable again
+        assert ctl.status().setpoint_c is None

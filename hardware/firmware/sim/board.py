@@ -11,7 +11,8 @@
 # --probe  a terminal (a pty's slave) for the test probe: one JSON object per line in, the
 #          board's state per line out. {"set": {...}} changes the physical state,
 #          {"reset_on_op": "status"} resets the board on the next request with that op before
-#          it answers (a reset mid-command), {"tray_timeout_ms": 200} shortens the running
+#          it answers (a reset mid-command; "count": N for the next N such requests, as a
+#          board browning out whenever it heats would), {"tray_timeout_ms": 200} shortens the running
 #          firmware's jam timeout; every line is answered with the state (outputs, duty cycles,
 #          watchdog, boots, ops handled, 0x03 bytes written).
 import json
@@ -49,6 +50,7 @@ class Sim:
         self.ctrl_c = 0
         self.written = 0
         self.reset_on_op = None
+        self.reset_count = 0
         self._probe = None
         self._busy = False
         self._line = bytearray()
@@ -71,8 +73,8 @@ class Sim:
         def reader_handle(reader, msg):
             op = msg.get("op")
             sim.ops.append(op)
-            if sim.reset_on_op is not None and op == sim.reset_on_op:
-                sim.reset_on_op = None
+            if sim.reset_count > 0 and op == sim.reset_on_op:
+                sim.reset_count -= 1
                 machine.reset()
             return handle(reader, msg)
 
@@ -101,6 +103,7 @@ class Sim:
             self.model.setup(cmd["set"])
         if "reset_on_op" in cmd:
             self.reset_on_op = cmd["reset_on_op"]
+            self.reset_count = cmd.get("count", 1)
         if "tray_timeout_ms" in cmd:
             if self.reader is None:
                 raise RuntimeError("the firmware has not booted yet")
