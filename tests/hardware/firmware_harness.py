@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -129,6 +130,7 @@ class MicroPythonBoard:
         self._stderr: IO[bytes] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._rx = bytearray()
+        self._line = bytearray()
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -170,6 +172,33 @@ class MicroPythonBoard:
     def stderr(self) -> str:
         return (self._flash / "stderr.txt").read_text(errors="replace")
 
+    # -- the serial line, raw ------------------------------------------------------------------
+
+    def send(self, line: bytes) -> None:
+        """Write bytes on the line as the host would (without the host driver)."""
+        os.write(self.slave, line)
+
+    def receive(self, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+        """The next JSON object the board sends on the line, skipping hello events (boots)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            while b"\n" in self._line:
+                raw, _, rest = bytes(self._line).partition(b"\n")
+                self._line = bytearray(rest)
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    continue  # boot noise
+                if isinstance(msg, dict) and msg.get("event") != "hello":
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the board sent nothing more; last bytes "
+                                     f"{bytes(self._line)[-300:]!r}")
+            ready, _, _ = select.select([self.slave], [], [], min(left, 0.2))
+            if ready:
+                self._line += os.read(self.slave, 4096)
+
     # -- the probe -----------------------------------------------------------------------------
 
     def probe(self, **command: Any) -> dict[str, Any]:
@@ -205,6 +234,16 @@ class MicroPythonBoard:
 
     def state(self) -> dict[str, Any]:
         return self.probe(get=True)
+
+    def wait_for_state(self, predicate: Callable[[dict[str, Any]], bool],
+                       timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+        """Poll the probe until the board's state satisfies ``predicate``; return that state."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate(state := self.state()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the board never reached the expected state: {state}")
+            time.sleep(0.01)
+        return state
 
     @property
     def boots(self) -> int:
