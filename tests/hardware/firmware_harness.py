@@ -142,12 +142,8 @@ class MicroPythonBoard:
              "--probe", self._probe_path],
             stdin=self.master, stdout=self.master, stderr=self._stderr, cwd=self._flash,
             env=upy_env())
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not self.probe()["serving"]:  # its hello line is out: the loop runs
-                if time.monotonic() > deadline:
-                    raise AssertionError("the MicroPython board did not start serving")
-                time.sleep(0.01)
+        try:  # serving: its hello line is out, the main loop runs
+            self.wait_for_state(lambda state: state["serving"], START_TIMEOUT_S)
         except BaseException:
             self.__exit__()
             raise

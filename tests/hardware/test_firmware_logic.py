@@ -67,10 +67,10 @@ def _send_and_fence(board: MicroPythonBoard, data: bytes) -> bytes:
     that hello's reply. The hello is sent again if a reset took it (a real board loses what
     was in its USB buffer when it resets too)."""
     received = bytearray()
-    os.write(board.slave, data + b"\n")
+    board.send(data + b"\n")
     for _ in range(5):
         fence = next(_fence_ids)
-        os.write(board.slave, b'{"id":%d,"op":"hello"}\n' % fence)
+        board.send(b'{"id":%d,"op":"hello"}\n' % fence)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             ready, _, _ = select.select([board.slave], [], [], 0.1)

@@ -9,12 +9,12 @@
 # --setup  the physical state before the first boot, e.g. '{"tray": "in", "temp_c": 37.0}'
 #          (the keys of a protocol vector's "board", hardware/PROTOCOL.md).
 # --probe  a terminal (a pty's slave) for the test probe: one JSON object per line in, the
-#          board's state per line out. {"set": {...}} changes the physical state,
+#          board's state per line out. {"set": {...}} changes the physical state;
 #          {"reset_on_op": "status"} resets the board on the next request with that op before
-#          it answers (a reset mid-command; "count": N for the next N such requests, as a
-#          board browning out whenever it heats would), {"tray_timeout_ms": 200} shortens the running
-#          firmware's jam timeout; every line is answered with the state (outputs, duty cycles,
-#          watchdog, boots, ops handled, 0x03 bytes written).
+#          it answers (a reset mid-command; "count": N for the next N such requests, as a board
+#          that browns out whenever it heats would); {"tray_timeout_ms": 200} shortens the
+#          running firmware's jam timeout. Every line is answered with the state: outputs, duty
+#          cycles, watchdog, boots, ops handled, 0x03 bytes written.
 import json
 import select
 import sys
@@ -23,7 +23,7 @@ SIM_DIR = sys.path[0] or "."
 FIRMWARE_DIR = SIM_DIR + "/.."
 sys.path.insert(1, FIRMWARE_DIR)
 
-import machine  # noqa: E402  (sim/machine.py: sys.path[0] is this directory)
+import machine  # sim/machine.py: sys.path[0] is this directory
 
 # What a real RP2040 prints around a reset: the host must ignore all of it.
 BOOT_NOISE = (
