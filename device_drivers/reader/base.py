@@ -56,6 +56,7 @@ class ReaderController(ContextManaged):
         # What the host wants, re-sent after a board reset (a reset turns LED and heater off).
         self._want_led = 0.0
         self._want_setpoint: float | None = None
+        self._restoring = False
 
     # -- backend seam ------------------------------------------------------------------------
 
@@ -258,8 +259,14 @@ class ReaderController(ContextManaged):
         if self._info is not None:  # a board that boots while we open it is no news
             self._resets += 1
         self._info = info
+        if self._restoring:
+            # It reset again while we put the state back (a board that browns out whenever
+            # it heats): the restore under way fails and says so; restoring again from in
+            # here would recurse once per reset, without end.
+            return
         log.warning("reader board reset (boot %s); restoring LED %.2f, heater %s",
                     info.boot, self._want_led, self._want_setpoint)
+        self._restoring = True
         try:
             if self._want_led:
                 self._command("led", retry=False, level=self._want_led)
@@ -267,6 +274,8 @@ class ReaderController(ContextManaged):
                 self._command("heater", retry=False, setpoint=self._want_setpoint)
         except DeviceError as exc:
             log.warning("could not restore reader state after reset: %s", exc)
+        finally:
+            self._restoring = False
 
     # -- health ------------------------------------------------------------------------------
 

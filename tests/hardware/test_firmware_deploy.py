@@ -1,5 +1,5 @@
 """`nongan firmware deploy|status` without a board: the mpremote command lines go to a fake
-runner, and the hello-line check talks to the CPython firmware over a pty."""
+runner, and the hello-line check talks to the firmware on the MicroPython VM over a pty."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from device_drivers.config import ReaderConfig
 from device_drivers.firmware_tools import (
     FirmwareError,
     deploy,
     deploy_commands,
     repository_version,
 )
+from device_drivers.reader import SerialReaderController
 from nongan.cli import main
-from tests.hardware.firmware_harness import FIRMWARE_DIR, PtyFirmware, firmware_modules
+from tests.hardware.firmware_harness import FIRMWARE_DIR, MicroPythonBoard
 
 
 class FakeMpremote:
@@ -38,14 +40,16 @@ class FakeMpremote:
 
 
 def test_repository_version_is_read_from_version_py() -> None:
-    firmware = firmware_modules()["app"]  # the firmware package, imported under CPython
-    assert repository_version(FIRMWARE_DIR) == firmware.VERSION
+    """What deploy compares with is what the firmware itself reports in its hello line."""
+    with MicroPythonBoard() as board, SerialReaderController(ReaderConfig(
+            backend="serial", port=board.path, timeout_s=5.0, handshake_timeout_s=10.0)) as ctl:
+        assert repository_version(FIRMWARE_DIR) == ctl.info.fw
 
 
 def test_deploy_copies_resets_and_verifies_the_hello() -> None:
     fake = FakeMpremote()
-    with PtyFirmware() as board:
-        report = deploy(board.path, runner=fake, verify_timeout_s=3, log=lambda m: None)
+    with MicroPythonBoard() as board:
+        report = deploy(board.path, runner=fake, verify_timeout_s=15, log=lambda m: None)
     assert report.up_to_date and report.info.fw == repository_version()
     assert [c[3:6] for c in fake.calls] == [["connect", board.path, "reset"],
                                             ["connect", board.path, "fs"]]
@@ -56,6 +60,8 @@ def test_deploy_copies_resets_and_verifies_the_hello() -> None:
     assert {"main.py", "board.txt", "boards/rev_a.py", "app/__init__.py",
             "app/drivers/heater.py"} <= staged
     assert not any("__pycache__" in f or f.endswith(".pyc") for f in staged)
+    # the simulated board stays home: its machine.py would shadow the board's own
+    assert not any(f.startswith("sim/") or f.endswith("machine.py") for f in staged)
     assert fake.board_txt[1] == "rev_a\n"
     assert deploy_commands(board.path)[0][1] == fake.calls[0]
 
@@ -64,8 +70,8 @@ def test_deploy_refuses_a_board_reporting_another_version(tmp_path: Path) -> Non
     firmware = tmp_path / "firmware"
     shutil.copytree(FIRMWARE_DIR, firmware, ignore=shutil.ignore_patterns("__pycache__"))
     (firmware / "app" / "version.py").write_text('VERSION = "9.9.9"\nPROTOCOL = 1\n')
-    with PtyFirmware() as board, pytest.raises(FirmwareError) as caught:
-        deploy(board.path, firmware_dir=firmware, runner=FakeMpremote(), verify_timeout_s=3,
+    with MicroPythonBoard() as board, pytest.raises(FirmwareError) as caught:
+        deploy(board.path, firmware_dir=firmware, runner=FakeMpremote(), verify_timeout_s=15,
                log=lambda m: None)
     assert f"reports firmware {repository_version()}, the repository has 9.9.9" in str(
         caught.value)
@@ -82,7 +88,7 @@ def test_deploy_to_an_absent_port_runs_nothing() -> None:
 def test_mpremote_failure_is_reported_with_its_words() -> None:
     fake = FakeMpremote(returncode=1, stderr="mpremote: failed to access /dev/pts/x (it may "
                                              "be in use by another program)")
-    with PtyFirmware() as board, pytest.raises(FirmwareError) as caught:
+    with MicroPythonBoard() as board, pytest.raises(FirmwareError) as caught:
         deploy(board.path, runner=fake, log=lambda m: None)
     assert "mpremote failed at the reset step" in str(caught.value)
     assert "in use by another program" in str(caught.value)
@@ -90,12 +96,12 @@ def test_mpremote_failure_is_reported_with_its_words() -> None:
 
 
 def test_unknown_board_revision_is_refused() -> None:
-    with PtyFirmware() as board, pytest.raises(FirmwareError, match="no board file"):
+    with MicroPythonBoard() as board, pytest.raises(FirmwareError, match="no board file"):
         deploy(board.path, board="rev_z", runner=FakeMpremote(), log=lambda m: None)
 
 
 def test_status_command(capsys: pytest.CaptureFixture[str]) -> None:
-    with PtyFirmware(setup={"temp_c": 25.0, "tray": "in", "cassette": True}) as board:
+    with MicroPythonBoard(setup={"temp_c": 25.0, "tray": "in", "cassette": True}) as board:
         assert main(["firmware", "status", "--port", board.path]) == 0
     out = capsys.readouterr().out
     assert f"firmware:  {repository_version()} (repository: {repository_version()})" in out

@@ -16,7 +16,7 @@ HOST_SILENT_MS = const(60000)
 
 class OpError(Exception):
     def __init__(self, code, detail):
-        Exception.__init__(self, detail)
+        super().__init__(detail)  # MicroPython's Exception has no __init__ attribute
         self.code = code
         self.detail = detail
 

@@ -15,7 +15,14 @@ class UsbPort:
         data = bytearray()
         wait = timeout_ms
         while self._poll.poll(wait):
-            data.extend(self._in.read(1))
+            byte = self._in.read(1)
+            if not byte:
+                # End of file (the unix port's stdin once the host end closes): poll would
+                # keep saying "readable" and this loop never come back to the heater, so
+                # stop polling the input; later reads just wait out their timeout.
+                self._poll.unregister(sys.stdin)
+                break
+            data.extend(byte)
             wait = 0
             if len(data) >= 64:
                 break

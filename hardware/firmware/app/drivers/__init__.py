@@ -1,2 +1,3 @@
 # Device drivers of the reader controller. Each takes pin/bus objects (never pin numbers), so
-# the same logic runs on the board and under CPython with stub pins in the host's tests.
+# the same logic runs on the board and, in the tests, on MicroPython's unix port with the
+# simulated pins of sim/machine.py.

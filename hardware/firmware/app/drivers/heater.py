@@ -5,7 +5,7 @@ from app.drivers.thermistor import ThermistorFault
 
 class HeaterFault(Exception):
     def __init__(self, code, detail):
-        Exception.__init__(self, detail)
+        super().__init__(detail)  # MicroPython's Exception has no __init__ attribute
         self.code = code
         self.detail = detail
 
