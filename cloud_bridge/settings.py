@@ -107,6 +107,11 @@ class IngestSection(Section):
         default=256 * 1024, ge=0,
         description="Keep at most this many bytes of a dead-lettered payload.",
     )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=300,
+        description="How often a worker writes its heartbeat row (ingest_workers), which "
+        "/healthz and the dashboard read.",
+    )
 
 
 class ApiSection(Section):
