@@ -352,8 +352,12 @@ class LotOutcome(StrEnum):
 
 
 class LotEvent(LedgerHeader):
-    """Published on ``event/lot`` when a kiosk session ends with a tested lot.
+    """Published on ``event/lot`` when a kiosk session closes its tested lot with an outcome.
 
+    Usually once per session. A certificate voided at the kiosk and issued again in the same
+    session (a wrong quantity, a printer jam) closes the lot again: a second ``certified``
+    event with the same ``session_id``, the new ``certificate_token`` and a ``note`` naming the
+    voided certificate. The event with the highest ``seq`` of a session is its lot's outcome.
     ``blocked_positive`` is the supervisor's alarm: the readings are in ``event/test``.
     """
 
