@@ -260,6 +260,13 @@ def _csv(request: Request, make: Any, name: str, since: datetime, until: datetim
          ) -> StreamingResponse:
     def body() -> Any:
         with readers(request)() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # The export streams through a server-side cursor, which PostgreSQL opens only
+                # inside a transaction, and the API's readers are AUTOCOMMIT: give this one a
+                # real, read-only transaction (one snapshot for the whole file, too). Without
+                # it the first fetch failed after the headers had gone: a truncated file.
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                                      "postgresql_readonly": True})
             yield from make(session, since, until)
 
     filename = f"nongan-{name}-{since:%Y%m%d}-{until:%Y%m%d}.csv"
