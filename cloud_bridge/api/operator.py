@@ -215,9 +215,10 @@ def get_dead_letters(request: Request, who: OperatorKey,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeadLetterView]:
     """Messages the cloud refused, newest first (the payloads stay in the database)."""
     with readers(request)() as session:
-        return [DeadLetterView(id=d.id, topic=d.topic, device_id=d.device_id, code=d.code,
-                               reason=d.reason, count=d.count, first_seen=d.first_seen,
-                               last_seen=d.last_seen)
+        return [DeadLetterView(id=d.id, topic=d.topic[:1000], device_id=d.device_id,
+                               code=d.code, reason=d.reason, count=d.count,
+                               first_seen=d.first_seen, last_seen=d.last_seen, state=d.state,
+                               seq=d.seq)
                 for d in queries.dead_letters(session, limit)]
 
 
