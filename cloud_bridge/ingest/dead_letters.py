@@ -71,7 +71,7 @@ def claims(payload: bytes) -> tuple[int | None, str | None]:
     seq, msg_id = obj.get("seq"), obj.get("msg_id")
     ok_seq = type(seq) is int and 0 < seq <= _BIGINT_MAX
     ok_msg = isinstance(msg_id, str) and _MSG_ID_RE.match(msg_id) is not None
-    return (seq if ok_seq else None), (msg_id if ok_msg else None)  # type: ignore[return-value]
+    return (seq if ok_seq else None), (msg_id if ok_msg else None)
 
 
 def store_dead_letters(

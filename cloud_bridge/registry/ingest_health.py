@@ -151,7 +151,7 @@ def _backlogs(session: Session, limits: DashboardSection, now: datetime) -> list
                t.outbox_pending > 0, t.outbox_oldest_age_s > limits.kiosk_backlog_s)
         .order_by(t.device_id)).all()
     # Only telemetry heard recently says how things are now.
-    return [KioskBacklog(d, int(n), float(a)) for d, n, a, at in found
+    return [KioskBacklog(d, int(n), float(a or 0)) for d, n, a, at in found
             if (_age(now, at) or 0) <= limits.kiosk_backlog_s]
 
 
