@@ -46,8 +46,6 @@ WORDS: dict[str, dict[str, str]] = {
         "ingest_heartbeat": "心跳",
         "ingest_in_hand": "待确认消息",
         "ingest_oldest": "最早一条",
-        "alert_ingest": "数据接收停滞",
-        "alert_kiosk_backlog": "终端记录积压",
     },
     "en": {
         "dl_state_open": "waiting",
@@ -90,7 +88,5 @@ WORDS: dict[str, dict[str, str]] = {
         "ingest_heartbeat": "Heartbeat",
         "ingest_in_hand": "Unacknowledged",
         "ingest_oldest": "Oldest",
-        "alert_ingest": "ingest stalled",
-        "alert_kiosk_backlog": "kiosk backlog",
     },
 }

@@ -184,3 +184,24 @@ def test_a_payload_not_kept_whole_cannot_be_replayed(
     assert status == 1 and "were kept" in err
     status, _, err = cli(capsys, database_url, "show", "999999")
     assert status == 1 and "no dead letter #999999" in err
+
+
+def test_a_genuine_record_for_a_skipped_seq_is_still_stored_not_dropped(
+    store: Engine, kiosk: FakeKiosk, writer: BatchWriter, database_url: str,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A careless discard must lose nothing: a forgery for seq 2 arrives before the kiosk's own
+    seq 2 and is discarded (seq 2 skipped). When the genuine record comes, it is stored, not
+    mistaken for a pruned duplicate below the watermark."""
+    forged = FakeKiosk(device_id=kiosk.device_id, next_seq=2)
+    one, two, three = (kiosk.certificate() for _ in range(3))
+    write(writer, one, forged.certificate(), three)
+    [letter] = letter_ids(store)
+    status, _, _ = cli(capsys, database_url, "discard", str(letter), "--reason", "forged",
+                       "--yes")
+    assert status == 0 and watermark(store, kiosk.device_id) == 3
+    assert write(writer, two).verdicts[0].outcome is Outcome.RECORDED
+    assert rows(store, "SELECT msg_id FROM ledger WHERE seq = 2") == [
+        (json.loads(two[1])["msg_id"],)]
+    # A stored record below the watermark is a duplicate as ever.
+    assert write(writer, two).verdicts[0].outcome is Outcome.DUPLICATE
