@@ -144,10 +144,10 @@ def parse_topic(topic: str) -> Topic:
             f"topic {shown(topic)} has unknown channel {shown(parts[3], 20)}", code="bad_topic"
         ) from None
     rest = parts[4:]
-    if channel is Channel.EVENT and (len(rest) != 1 or rest[0] not in _EVENT_NAMES):
+    if channel is Channel.EVENT and len(rest) == 1 and rest[0] not in _EVENT_NAMES:
         # Only the known event names: nothing else under event/ can ever be stored.
         raise ProtocolError(
-            f"topic {shown(topic)}: unknown event type {shown('/'.join(rest), 20)} (known: "
+            f"topic {shown(topic)}: unknown event type {shown(rest[0], 20)} (known: "
             f"{', '.join(sorted(_EVENT_NAMES))})", code="bad_topic")
     if channel in _NAMED_CHANNELS:
         if len(rest) != 1 or not _NAME_RE.match(rest[0]):
