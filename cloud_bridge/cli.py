@@ -1,5 +1,6 @@
 """Cloud commands: ``nongan bridge migrate | run | serve | device add | device list | device
-retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``).
+retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``,
+``dead-letters`` from ``cloud_bridge.cli_dead_letters``).
 
 Each verb loads the settings once (``--config FILE`` or ``$NONGAN_BRIDGE_CONFIG``, then
 ``NONGAN_BRIDGE_*`` variables; ``--database-url`` beats both), and reports a problem a person
@@ -76,9 +77,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retire.add_argument("--id", required=True, help="the kiosk's device id")
     retire.set_defaults(func=cmd_device_retire)
 
-    from cloud_bridge import cli_admin
+    from cloud_bridge import cli_admin, cli_dead_letters
 
     cli_admin.register(verbs, common)
+    cli_dead_letters.register(verbs, common)
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -107,6 +107,11 @@ class IngestSection(Section):
         default=256 * 1024, ge=0,
         description="Keep at most this many bytes of a dead-lettered payload.",
     )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=300,
+        description="How often a worker writes its heartbeat row (ingest_workers), which "
+        "/healthz and the dashboard read.",
+    )
 
 
 class ApiSection(Section):
@@ -147,6 +152,20 @@ class DashboardSection(Section):
     kit_low_strips: int = Field(default=20, ge=0, description="Alert below this many strips.")
     clock_offset_alert_s: float = Field(default=120, gt=0)
     disk_low_fraction: float = Field(default=0.1, ge=0, le=1)
+    worker_silent_s: float = Field(
+        default=30, gt=0,
+        description="An ingest worker whose heartbeat is older is dead or cut off from the "
+        "database (workers write every ingest.heartbeat_s).")
+    ingest_stall_s: float = Field(
+        default=120, gt=0,
+        description="A worker holding a message unacknowledged this long is stalled.")
+    worker_forget_s: float = Field(
+        default=86400, gt=0,
+        description="Ignore the rows of workers gone this long (renamed or scaled down).")
+    kiosk_backlog_s: float = Field(
+        default=600, gt=0,
+        description="An online kiosk whose oldest unacknowledged record is older needs "
+        "attention (the cloud is not acknowledging it).")
 
 
 class RetentionSection(Section):

@@ -146,6 +146,7 @@ class MqttLink:
         self.outbox.add_listener(on_new_records)
         # Whatever was in flight before a restart is unconfirmed: publish it again.
         await asyncio.to_thread(self.outbox.requeue_sent)
+        await asyncio.to_thread(self.outbox.note_link, False)  # for nongan doctor
         try:
             while True:
                 self._raise_if_stopping()
@@ -154,6 +155,7 @@ class MqttLink:
                     await self._connect_and_serve()
                 except aiomqtt.MqttError as exc:
                     self._note_error(f"MQTT link lost: {exc}")
+                    await asyncio.to_thread(self.outbox.note_link, False)  # for nongan doctor
                 finally:
                     self.state.connected = False
                 if time.monotonic() - started >= self.settings.stable_after_s:
@@ -230,6 +232,7 @@ class MqttLink:
             )
             # Records sent on the previous connection may never have reached the cloud.
             await asyncio.to_thread(self.outbox.requeue_sent)
+            await asyncio.to_thread(self.outbox.note_link, True)  # for nongan doctor
             try:
                 self._raise_if_stopping()  # a stop that came during the handshake
                 async with asyncio.TaskGroup() as tasks:
@@ -267,6 +270,7 @@ class MqttLink:
         """Publish a graceful ``offline`` (if connected) and end ``run``'s task."""
         self._stopping = True
         await cancel_and_wait(task, on_late=self._cancel_serving)
+        await asyncio.to_thread(self.outbox.note_link, False)  # for nongan doctor
 
     def _cancel_serving(self) -> None:
         for child in self._serving:

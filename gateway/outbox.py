@@ -72,6 +72,10 @@ class OutboxStats:
     oldest_unacked_created_at: datetime | None
     last_seq: int
     acked_seq: int
+    acked_at: datetime | None = None
+    """When the cloud's ack last moved forward."""
+    link_connected_since: datetime | None = None
+    """When the link connected, if it is connected now (as the running gateway last noted)."""
 
 
 class AckBeyondLedger(Exception):
@@ -188,13 +192,22 @@ class Outbox:
                 )
             if acked_seq <= kv.get_int(conn, kv.ACKED_SEQ, 0):
                 return 0
+            now = datetime.now(UTC).isoformat()
             cursor = conn.execute(
                 "UPDATE outbox SET state = 'acked', acked_at = ?"
                 " WHERE seq <= ? AND state != 'acked'",
-                (datetime.now(UTC).isoformat(), acked_seq),
+                (now, acked_seq),
             )
             kv.set(conn, kv.ACKED_SEQ, acked_seq)
+            kv.set(conn, kv.ACKED_AT, now)
             return cursor.rowcount
+
+    def note_link(self, connected: bool) -> None:
+        """Note that the link connected or disconnected now, so ``nongan doctor`` (another
+        process) can tell an ack that does not move while connected from a link that is down."""
+        key = kv.LINK_CONNECTED_AT if connected else kv.LINK_DISCONNECTED_AT
+        with self.db.transaction() as conn:
+            kv.set(conn, key, datetime.now(UTC).isoformat())
 
     def prune(self, retention: timedelta) -> int:
         """Delete acknowledged records older than ``retention`` (by ack time).
@@ -230,6 +243,9 @@ def read_stats(db: KioskDatabase) -> OutboxStats:
         ).fetchone()
         last_seq = kv.get_int(conn, kv.LAST_SEQ, 0)
         acked_seq = kv.get_int(conn, kv.ACKED_SEQ, 0)
+        acked_at, connected, disconnected = (
+            _time(kv.get(conn, key))
+            for key in (kv.ACKED_AT, kv.LINK_CONNECTED_AT, kv.LINK_DISCONNECTED_AT))
     pending, sent = int(counts.get("pending", 0)), int(counts.get("sent", 0))
     return OutboxStats(
         pending=pending,
@@ -239,7 +255,14 @@ def read_stats(db: KioskDatabase) -> OutboxStats:
         oldest_unacked_created_at=datetime.fromisoformat(oldest) if oldest else None,
         last_seq=last_seq,
         acked_seq=acked_seq,
+        acked_at=acked_at,
+        link_connected_since=(connected if connected is not None
+                              and (disconnected is None or disconnected < connected) else None),
     )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _raise_clock_floor(conn: sqlite3.Connection, value: datetime) -> None:

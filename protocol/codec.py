@@ -17,6 +17,7 @@ device's registered key, which only the receiver knows.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -101,7 +102,8 @@ def parse_json_object(payload: bytes) -> dict[str, Any]:
             code="too_large",
         )
     try:
-        obj = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+        obj = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant,
+                         parse_float=_finite_float)
     except UnicodeDecodeError as exc:
         raise ProtocolError(f"payload is not UTF-8: {exc.reason} at byte {exc.start}",
                             code="malformed") from exc
@@ -115,6 +117,15 @@ def parse_json_object(payload: bytes) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ProtocolError(f"payload holds {name}, which JSON does not allow", code="malformed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e400 parses as infinity, which JSON cannot say and no JSON column can keep.
+        raise ProtocolError(f"payload holds the number {text[:40]}, too large for a float",
+                            code="malformed")
+    return value
 
 
 def validation_problems(exc: ValidationError, limit: int, *,

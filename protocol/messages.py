@@ -52,6 +52,10 @@ village (12) level as in the statistical division codes."""
 Serial = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,64}$")]
 """A certificate's serial number, printed on it."""
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
+INT64_MAX = 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A non-negative whole number a database's BIGINT holds (sequence numbers, byte counts)."""
+SeqNumber = Annotated[int, Field(gt=0, le=INT64_MAX)]
 Quantity = Annotated[float, Field(gt=0, le=1e9)]
 Unit = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 CalibrationState = Literal["ok", "due_soon", "overdue", "failed", "none"]
@@ -76,7 +80,7 @@ class ClockQuality(_Model):
         description="True when the wall clock had been synchronised (NTP or RTC) since boot."
     )
     boot_id: MessageId = Field(description="Random id made at each start of the gateway.")
-    mono_ms: NonNegativeInt = Field(description="Monotonic milliseconds since that start.")
+    mono_ms: Count = Field(description="Monotonic milliseconds since that start.")
 
 
 class KioskHeader(ClockQuality):
@@ -87,7 +91,7 @@ class KioskHeader(ClockQuality):
 
 
 class LedgerHeader(KioskHeader):
-    seq: PositiveInt = Field(
+    seq: SeqNumber = Field(
         description="Per-kiosk ledger sequence number: starts at 1, +1 per record, never reused."
     )
 
@@ -126,7 +130,7 @@ class KitStock(_Model):
     kit_id: Code
     lot: Code
     expires_on: date
-    strips_left: NonNegativeInt
+    strips_left: Count
 
 
 class Telemetry(KioskHeader):
@@ -136,14 +140,14 @@ class Telemetry(KioskHeader):
     software_version: ShortText
     firmware_version: ShortText | None = None
     uptime_s: NonNegativeFloat
-    outbox_pending: NonNegativeInt = Field(description="Ledger records not yet acknowledged.")
+    outbox_pending: Count = Field(description="Ledger records not yet acknowledged.")
     outbox_oldest_age_s: NonNegativeFloat | None = Field(
         default=None, description="Age of the oldest unacknowledged record, seconds."
     )
-    last_acked_seq: NonNegativeInt = 0
-    last_seq: NonNegativeInt = 0
-    disk_free_bytes: NonNegativeInt
-    disk_total_bytes: NonNegativeInt
+    last_acked_seq: Count = 0
+    last_seq: Count = 0
+    disk_free_bytes: Count
+    disk_total_bytes: Count
     cpu_temp_c: float | None = None
     reader_temp_c: float | None = None
     calibration_state: CalibrationState = "none"
@@ -300,7 +304,8 @@ class CertificateEvent(LedgerHeader):
 PinHash = Annotated[
     str,
     StringConstraints(
-        pattern=r"^scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128}$"
+        pattern=r"^scrypt\$[0-9]{1,10}\$[0-9]{1,10}\$[0-9]{1,10}"
+        r"\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128}$"
     ),
 ]
 """``scrypt$N$r$p$salt$hash`` (base64url): a producer's PIN, never sent or stored in clear."""
@@ -347,8 +352,12 @@ class LotOutcome(StrEnum):
 
 
 class LotEvent(LedgerHeader):
-    """Published on ``event/lot`` when a kiosk session ends with a tested lot.
+    """Published on ``event/lot`` when a kiosk session closes its tested lot with an outcome.
 
+    Usually once per session. A certificate voided at the kiosk and issued again in the same
+    session (a wrong quantity, a printer jam) closes the lot again: a second ``certified``
+    event with the same ``session_id``, the new ``certificate_token`` and a ``note`` naming the
+    voided certificate. The event with the highest ``seq`` of a session is its lot's outcome.
     ``blocked_positive`` is the supervisor's alarm: the readings are in ``event/test``.
     """
 

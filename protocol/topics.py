@@ -51,6 +51,7 @@ class EventName(StrEnum):
 
 
 _NAMED_CHANNELS = {Channel.EVENT, Channel.COMMAND, Channel.COMMAND_RESULT}
+_EVENT_NAMES = frozenset(e.value for e in EventName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,12 @@ class Topic:
         return f"{base}/{self.name}" if self.name is not None else base
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for an error message, cut short: a topic may be 65,535 bytes long, and
+    a reason must stay readable (and storable)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
+
+
 def check_device_id(device_id: str) -> str:
     """Return the id if it is a valid device id, else raise ProtocolError.
 
@@ -73,7 +80,7 @@ def check_device_id(device_id: str) -> str:
     """
     if not _DEVICE_ID_RE.match(device_id):
         raise ProtocolError(
-            f"device id {device_id!r} must be 3-63 lower-case letters, digits or '-'",
+            f"device id {shown(device_id)} must be 3-63 lower-case letters, digits or '-'",
             code="bad_device_id",
         )
     return device_id
@@ -82,7 +89,7 @@ def check_device_id(device_id: str) -> str:
 def _named(device_id: str, channel: Channel, name: str) -> str:
     check_device_id(device_id)
     if not _NAME_RE.match(name):
-        raise ProtocolError(f"topic name {name!r} is not a valid {channel.value} name")
+        raise ProtocolError(f"topic name {shown(name)} is not a valid {channel.value} name")
     return str(Topic(device_id, channel, name))
 
 
@@ -122,10 +129,11 @@ def parse_topic(topic: str) -> Topic:
     """
     parts = topic.split("/")
     if len(parts) < 4 or parts[0] != ROOT:
-        raise ProtocolError(f"topic {topic!r} is not under {PREFIX}/", code="bad_topic")
+        raise ProtocolError(f"topic {shown(topic)} is not under {PREFIX}/", code="bad_topic")
     if parts[1] != VERSION_SEGMENT:
         raise ProtocolError(
-            f"topic {topic!r} is for wire version {parts[1]!r}; this bridge speaks v1",
+            f"topic {shown(topic)} is for wire version {shown(parts[1], 20)}; this bridge "
+            "speaks v1",
             code="bad_version",
         )
     device_id = check_device_id(parts[2])
@@ -133,16 +141,21 @@ def parse_topic(topic: str) -> Topic:
         channel = Channel(parts[3])
     except ValueError:
         raise ProtocolError(
-            f"topic {topic!r} has unknown channel {parts[3]!r}", code="bad_topic"
+            f"topic {shown(topic)} has unknown channel {shown(parts[3], 20)}", code="bad_topic"
         ) from None
     rest = parts[4:]
+    if channel is Channel.EVENT and len(rest) == 1 and rest[0] not in _EVENT_NAMES:
+        # Only the known event names: nothing else under event/ can ever be stored.
+        raise ProtocolError(
+            f"topic {shown(topic)}: unknown event type {shown(rest[0], 20)} (known: "
+            f"{', '.join(sorted(_EVENT_NAMES))})", code="bad_topic")
     if channel in _NAMED_CHANNELS:
         if len(rest) != 1 or not _NAME_RE.match(rest[0]):
-            raise ProtocolError(f"topic {topic!r} needs one name after {channel.value}/",
+            raise ProtocolError(f"topic {shown(topic)} needs one name after {channel.value}/",
                                 code="bad_topic")
         return Topic(device_id, channel, rest[0])
     if rest:
-        raise ProtocolError(f"topic {topic!r} has extra levels", code="bad_topic")
+        raise ProtocolError(f"topic {shown(topic)} has extra levels", code="bad_topic")
     return Topic(device_id, channel)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,16 +29,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud_bridge.patterns import TOKEN_RULE
 from cloud_bridge.registry.errors import RegistryError
+from cloud_bridge.registry.ingest_health import IngestHealth
+from cloud_bridge.registry.ingest_health import ingest_health as health_of_ingest
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
-from . import actions, dashboard, operator, public
+from . import actions, dashboard, dead_letters_pages, operator, public
 from .bodylimit import BodyLimitMiddleware, SecurityHeaders
 from .deps import readers
 from .errors import ApiError
 from .pages import STATIC, make_templates, render
 from .ratelimit import PublicRateLimit, TokenBucket
-from .views import ErrorView, HealthView
+from .views import ErrorView, HealthView, IngestHealthView, WorkerHealthView
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +110,51 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     _install_error_handlers(app)
 
-    @app.get("/healthz", response_model=HealthView, responses={503: {"model": HealthView}},
-             tags=["public"])
-    def healthz(request: Request) -> HealthView | JSONResponse:
-        """The API is up and its database answers."""
+    @app.get("/healthz", response_model=HealthView, response_model_exclude_none=True,
+             responses={503: {"model": HealthView}}, tags=["public"])
+    def healthz(request: Request, scope: Literal["all", "api"] = "all"
+                ) -> HealthView | JSONResponse:
+        """The API is up, its database answers, and the ingest keeps up (503 otherwise, with
+        the reasons). ``?scope=api`` checks only the API and its database (for a reverse
+        proxy: verification pages work while the ingest is stalled)."""
         try:
             with readers(request)() as session:
                 session.execute(text("SELECT 1"))
+                ingest = (health_of_ingest(session, settings.dashboard) if scope == "all"
+                          else None)
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse(status_code=503,
                                 content={"status": "unavailable", "database": "unreachable"})
-        return HealthView(status="ok", database="ok")
+        if ingest is None:
+            return HealthView(status="ok", database="ok")
+        view = HealthView(status="ok" if ingest.ok else "degraded", database="ok",
+                          ingest=ingest_view(ingest))
+        if ingest.ok:
+            return view
+        return JSONResponse(status_code=503, content=view.model_dump(mode="json",
+                                                                     exclude_none=True))
 
     public.install_fast_route(app)
     app.include_router(public.router)
     app.include_router(actions.router)
     app.include_router(operator.router)
     app.include_router(dashboard.router)
+    app.include_router(dead_letters_pages.router)
     return app
+
+
+def ingest_view(health: IngestHealth) -> IngestHealthView:
+    return IngestHealthView(
+        status=health.status, problems=health.problems,
+        dead_letters_open=health.dead_letters_open,
+        oldest_dead_letter_age_s=health.oldest_dead_letter_age_s,
+        workers=[WorkerHealthView(client_id=w.client_id, state=w.state,
+                                  heartbeat_age_s=round(w.heartbeat_age_s, 1),
+                                  in_hand=w.in_hand,
+                                  oldest_in_hand_age_s=w.oldest_in_hand_age_s,
+                                  last_error=w.last_error, problem=w.problem)
+                 for w in health.workers])
 
 
 def _reader_timeouts(url: str) -> dict[str, Any]:

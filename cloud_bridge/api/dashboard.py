@@ -21,6 +21,7 @@ from cloud_bridge.registry import certificates, queries
 from cloud_bridge.registry.certificates import RevokeRequest
 from cloud_bridge.registry.credit import LEVEL_NAMES
 from cloud_bridge.registry.fleet import fleet
+from cloud_bridge.registry.ingest_health import ingest_health
 from cloud_bridge.registry.keys import Principal, authenticate
 from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.registry_models import Role
@@ -88,7 +89,8 @@ def fleet_page(request: Request) -> HTMLResponse:
         kiosks = fleet(session, now=now)
         found = alert_rules.alerts(session, settings_of(request).dashboard, now=now,
                                    kiosks=kiosks)
-    return _page(request, "fleet.html", who, kiosks=kiosks, alerts=found,
+        ingest = ingest_health(session, settings_of(request).dashboard, now=now)
+    return _page(request, "fleet.html", who, kiosks=kiosks, alerts=found, ingest=ingest,
                  thresholds=settings_of(request).dashboard)
 
 
@@ -164,11 +166,3 @@ def revoke_form(request: Request, token: str, reason: Annotated[str, Form(max_le
     with writers(request).begin() as session:
         certificates.revoke(session, token, request_body, who)
     return RedirectResponse(f"/dashboard/certificates/{token}", status_code=303)
-
-
-@router.get("/dashboard/dead-letters", response_class=HTMLResponse)
-def dead_letters_page(request: Request) -> HTMLResponse:
-    who = _staff(request)
-    with readers(request)() as session:
-        found = queries.dead_letters(session, 200)
-    return _page(request, "dead_letters.html", who, letters=found)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .i18n_ingest import WORDS
+
 LANGUAGES = ("zh-CN", "en")
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -215,6 +217,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "alert_kiosk_alarm": "kiosk alarm",
     },
 }
+
+
+for _lang, _words in WORDS.items():  # the ingest pages' words (i18n_ingest)
+    CATALOG[_lang].update(_words)
 
 
 def pick_language(query_lang: str | None, accept_language: str | None) -> str:

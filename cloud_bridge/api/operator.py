@@ -215,9 +215,10 @@ def get_dead_letters(request: Request, who: OperatorKey,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeadLetterView]:
     """Messages the cloud refused, newest first (the payloads stay in the database)."""
     with readers(request)() as session:
-        return [DeadLetterView(id=d.id, topic=d.topic, device_id=d.device_id, code=d.code,
-                               reason=d.reason, count=d.count, first_seen=d.first_seen,
-                               last_seen=d.last_seen)
+        return [DeadLetterView(id=d.id, topic=d.topic[:1000], device_id=d.device_id,
+                               code=d.code, reason=d.reason, count=d.count,
+                               first_seen=d.first_seen, last_seen=d.last_seen, state=d.state,
+                               seq=d.seq)
                 for d in queries.dead_letters(session, limit)]
 
 
@@ -260,6 +261,13 @@ def _csv(request: Request, make: Any, name: str, since: datetime, until: datetim
          ) -> StreamingResponse:
     def body() -> Any:
         with readers(request)() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # The export streams through a server-side cursor, which PostgreSQL opens only
+                # inside a transaction, and the API's readers are AUTOCOMMIT: give this one a
+                # real, read-only transaction (one snapshot for the whole file, too). Without
+                # it the first fetch failed after the headers had gone: a truncated file.
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                                      "postgresql_readonly": True})
             yield from make(session, since, until)
 
     filename = f"nongan-{name}-{since:%Y%m%d}-{until:%Y%m%d}.csv"

@@ -162,6 +162,8 @@ class DeadLetterView(BaseModel):
     count: int
     first_seen: datetime
     last_seen: datetime
+    state: str = Field(description="open, recorded, replayed or discarded")
+    seq: int | None = Field(description="the ledger seq it claims, if it could be read")
 
 
 class HistoryView(BaseModel):

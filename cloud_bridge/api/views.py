@@ -18,9 +18,31 @@ class ErrorView(BaseModel):
     detail: str = Field(description="What was wrong, in words.")
 
 
+class WorkerHealthView(BaseModel):
+    client_id: str
+    state: str = Field(description="running, retrying, stopped or crashed (as it last wrote)")
+    heartbeat_age_s: float
+    in_hand: int = Field(description="messages received and not yet acknowledged")
+    oldest_in_hand_age_s: float | None
+    last_error: str | None
+    problem: str | None
+
+
+class IngestHealthView(BaseModel):
+    status: str = Field(description="ok, stalled (the stream is not moving) or attention "
+                        "(a person must act: dead letters, a kiosk's backlog)")
+    problems: list[str]
+    workers: list[WorkerHealthView]
+    dead_letters_open: int
+    oldest_dead_letter_age_s: float | None
+
+
 class HealthView(BaseModel):
-    status: str
+    status: str = Field(description="ok, degraded (see ingest) or unavailable")
     database: str
+    ingest: IngestHealthView | None = Field(
+        default=None, description="present once an ingest worker has reported, or when "
+        "dead letters or a kiosk's backlog wait")
 
 
 class VoidView(BaseModel):

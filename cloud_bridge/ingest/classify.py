@@ -8,6 +8,7 @@ reason an operator can act on without opening the payload.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from . import fast_verify
 from .inbound import Accepted, Inbound, Rejection
 
 log = logging.getLogger(__name__)
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 # Every channel a kiosk publishes on (docs/protocol.md, "Topics"): the ingest subscriptions.
 # The cloud's own (ack, cmd) are never ingested.
@@ -34,12 +37,6 @@ class KnownDevice:
     public_key: str
     retired: bool
     station_id: str = ""
-
-
-def topic_device(topic: str) -> str | None:
-    """The device id level of a topic, if the topic has one (for filing dead letters)."""
-    parts = topic.split("/")
-    return parts[2][:255] if len(parts) > 2 and parts[2] else None
 
 
 def decode_inbound(inbound: Inbound) -> Accepted | Rejection:
@@ -62,6 +59,11 @@ def decode_inbound(inbound: Inbound) -> Accepted | Rejection:
     if b"\\u0000" in inbound.payload and _holds_nul(decoded.raw):
         return Rejection("unstorable", "payload holds a NUL character (\\u0000), which the "
                          "store cannot keep")
+    # Likewise a lone UTF-16 surrogate (\ud800-\udfff without its pair): valid JSON escapes,
+    # but not text, and no UTF-8 store can keep it.
+    if _may_hold_surrogate(inbound.payload) and _holds_surrogate(decoded.raw):
+        return Rejection("unstorable", "payload holds a lone UTF-16 surrogate (\\ud800-"
+                         "\\udfff), which is not text and which the store cannot keep")
     # A valid ISO time whose UTC equivalent falls outside year 1..9999 (such as
     # 0001-01-01T00:30+01:00) cannot be stored in UTC. Refuse it here: failing in the store
     # would look like an outage and the batch would be retried for ever. Only years 0001 and
@@ -114,6 +116,24 @@ def _holds_nul(value: object) -> bool:
         return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _may_hold_surrogate(payload: bytes) -> bool:
+    return _SURROGATE_ESCAPE.search(payload) is not None
+
+
+def _holds_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
     return False
 
 

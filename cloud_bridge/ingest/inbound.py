@@ -93,6 +93,8 @@ class BatchResult:
     """Stations whose roster version the batch raised (their kiosks need the new roster)."""
     births: list[str] = field(default_factory=list)
     """Kiosks whose birth (``online``) message the batch stored: send a roster if behind."""
+    unstorable: int = 0
+    """Messages whose dead letter the store refused too: kept as a minimal row only."""
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for v in self.verdicts if v.outcome is outcome)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
+from cloud_bridge.store.ingest_models import LedgerSkip
 from cloud_bridge.store.models import (
     CertificateRecord,
     CertificateStatus,
@@ -92,7 +93,8 @@ def store_ledger(
     Args:
         watermarks: the kiosks' locked ack watermarks. A record at or below its kiosk's
             watermark that is not in the table was stored once and pruned by the retention
-            job: it is a duplicate, never recorded again.
+            job: it is a duplicate, never recorded again; unless its seq was skipped by a
+            discard (``ledger_skips``): then it is stored now.
 
     Raises:
         BulkInsertRefused: only when ``careful`` is False and the database refused the bulk
@@ -111,6 +113,10 @@ def store_ledger(
             candidates[_key(item)] = item
 
     by_key, by_msg = _existing(session, list(candidates.values()))
+    # A seq a person skipped (a discarded dead letter) is below the watermark but was never
+    # stored: a record that comes for it is stored, not taken for a pruned duplicate.
+    skipped = _skipped(session, [k for k in candidates
+                                 if k not in by_key and k[1] <= marks.get(k[0], 0)])
     new: list[Accepted] = []
     seen_msgs: dict[str, tuple[str, int]] = {}
     for key, item in candidates.items():
@@ -120,7 +126,7 @@ def store_ledger(
             verdicts[id(item)] = (LedgerVerdict(item, Outcome.DUPLICATE) if stored == msg_id
                                   else LedgerVerdict(item, Outcome.DEAD_LETTER,
                                                      _conflict(*key, stored, msg_id)))
-        elif key[1] <= marks.get(key[0], 0) and msg_id not in by_msg:
+        elif key[1] <= marks.get(key[0], 0) and msg_id not in by_msg and key not in skipped:
             # Stored once (the watermark passed it) and since pruned: a duplicate.
             verdicts[id(item)] = LedgerVerdict(item, Outcome.DUPLICATE)
         elif msg_id in by_msg or msg_id in seen_msgs:
@@ -183,6 +189,16 @@ def _existing(
     by_key = {(d, s): m for d, s, m in found}
     by_msg = {m: (d, s) for d, s, m in found}
     return by_key, by_msg
+
+
+def _skipped(session: Session, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of these (device, seq) were skipped by a discard (rare: one query only then)."""
+    if not keys:
+        return set()
+    found = session.execute(
+        select(LedgerSkip.device_id, LedgerSkip.seq)
+        .where(tuple_(LedgerSkip.device_id, LedgerSkip.seq).in_(sorted(keys)))).all()
+    return {(d, q) for d, q in found}
 
 
 def _reject_foreign_voids(

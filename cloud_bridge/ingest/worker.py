@@ -12,13 +12,19 @@ Three threads per worker, all owned here and joined by ``stop()``:
 
 The ack rule (docs/protocol.md) follows: nothing is acknowledged before it is committed. If the
 database is down the batch is kept, unacknowledged, and retried with backoff; the broker holds
-everything behind it (MQTT 5 receive maximum / Mosquitto's in-flight limit). A PUBACK is only
+everything behind it (MQTT 5 receive maximum / Mosquitto's in-flight limit). Only an outage is
+retried: a message the store refuses is found and dead-lettered by the writer
+(``isolation``), so one message never holds back the others. A PUBACK is only
 sent on the connection the message arrived on: after a reconnect the broker re-sends what was
 not acknowledged (persistent session), and the copy is acknowledged as a duplicate.
 
 A crash of the committer (a bug, not a bad message: bad messages become dead letters) stops the
 whole worker loudly: it logs, disconnects so the broker keeps the unacknowledged messages, and
 ``wait()`` raises ``WorkerCrashed``. There is never a silent dead worker.
+
+The committer also writes the worker's heartbeat row (``heartbeat``): its state, what it holds
+unacknowledged and since when, and its counters, so ``/healthz`` and the dashboard can tell a
+stalled ingest from a quiet one without talking to the worker.
 """
 
 from __future__ import annotations
@@ -39,11 +45,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud_bridge.settings import BridgeSettings
-from cloud_bridge.store.errors import first_line, is_outage
+from cloud_bridge.store.errors import StoreUnwritable, first_line, is_outage
+from cloud_bridge.store.ingest_models import WorkerStateValue
 from protocol import CloudAck, ack_topic, encode
 
 from . import mqtt as mqtt_setup
 from . import rosters
+from .heartbeat import Counters, Heartbeat
 from .inbound import BatchResult, Inbound, Outcome
 from .writer import BatchWriter, Prepared
 
@@ -72,6 +80,8 @@ class WorkerStats:
     pubacks_skipped: int = 0
     database_retries: int = 0
     rosters_published: int = 0
+    unstorable: int = 0
+    """Messages whose full dead letter the store refused too (kept as a minimal row)."""
 
 
 class IngestWorker:
@@ -111,6 +121,9 @@ class IngestWorker:
         self._subscribe_mid: int | None = None
         self._crash: BaseException | None = None
         self._last_publishes: list[mqtt.MQTTMessageInfo] = []
+        self._heartbeat = Heartbeat(engine, self.client_id, settings.ingest.heartbeat_s)
+        self._in_hand: list[Inbound] = []  # the batches taken and not yet acknowledged
+        self._last_error: str | None = None
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -154,6 +167,8 @@ class IngestWorker:
             if self._committer.is_alive():
                 log.error("ingest worker %s: committer did not stop within %ss",
                           self.client_id, timeout)
+            elif self._crash is None:
+                self._beat(WorkerStateValue.STOPPED, force=True)
         client, self._client = self._client, None
         if client is not None:
             for info in self._last_publishes:
@@ -261,6 +276,8 @@ class IngestWorker:
         pending: tuple[list[Inbound], Future[Prepared]] | None = None
         try:
             while not self._stopping.is_set():
+                self._in_hand = [*(pending[0] if pending else [])]
+                self._beat(WorkerStateValue.RUNNING)
                 if time.monotonic() >= self._next_roster_poll and self._connected:
                     self._publish_rosters(None)
                 if pending is None:
@@ -272,6 +289,7 @@ class IngestWorker:
                 following = self._take_batch(wait=False)
                 pending = ((following, preparer.submit(self._writer.prepare, following))
                            if following else None)
+                self._in_hand = [*batch, *(following or [])]
                 result = self._commit(batch, future)
                 if result is None:  # stopping while the database is away: acknowledge nothing
                     break
@@ -280,6 +298,8 @@ class IngestWorker:
             self._crash = exc
             log.critical("ingest worker %s crashed; stopping it (unacknowledged messages stay "
                          "with the broker)", self.client_id, exc_info=True)
+            self._last_error = f"crashed: {type(exc).__name__}: {exc}"
+            self._beat(WorkerStateValue.CRASHED, force=True)
             self._stopping.set()
             client = self._client
             if client is not None:
@@ -327,14 +347,15 @@ class IngestWorker:
                         batch)
                     future = None
                 result = self._writer.commit(prepared)
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, StoreUnwritable) as exc:
                 if not is_outage(exc):
-                    # Not the database being away: a bug (bad messages are dead letters before
-                    # they reach the store). Retrying would stall the stream for ever; crash.
+                    # Not the database being away: a bug (the writer turns what the store
+                    # refuses into dead letters). Retrying would stall the stream for ever.
                     raise
                 future = None
                 failures += 1
                 self.stats.database_retries += 1
+                self._last_error = f"database unavailable: {first_line(exc)}"
                 if failures == 1:
                     log.warning("ingest worker %s: database unavailable (%s); keeping %d "
                                 "messages unacknowledged and retrying", self.client_id,
@@ -342,6 +363,7 @@ class IngestWorker:
                 elif delay >= ingest.retry_max_s:
                     log.error("ingest worker %s: database still unavailable after %d tries: %s",
                               self.client_id, failures, first_line(exc))
+                self._beat(WorkerStateValue.RETRYING)
                 # Full jitter, so workers that lost the database together do not return together.
                 if self._stopping.wait(random.uniform(delay / 2, delay)):
                     return None
@@ -350,6 +372,7 @@ class IngestWorker:
             if failures:
                 log.warning("ingest worker %s: database back after %d retries", self.client_id,
                             failures)
+                self._last_error = None
             return result
 
     def _acknowledge(self, batch: list[Inbound], result: BatchResult) -> None:
@@ -361,6 +384,7 @@ class IngestWorker:
         stats.duplicates += result.count(Outcome.DUPLICATE)
         stats.updated += result.count(Outcome.UPDATED)
         stats.dead_letters += result.count(Outcome.DEAD_LETTER)
+        stats.unstorable += result.unstorable
         for verdict in result.verdicts:
             if verdict.rejection is not None:
                 log.info("dead letter on %s: %s: %s", verdict.inbound.topic,
@@ -386,6 +410,16 @@ class IngestWorker:
             self._publish_rosters(None)
         elif result.births:
             self._publish_rosters(result.births)
+
+    def _beat(self, state: str, *, force: bool = False) -> None:
+        in_hand = self._in_hand
+        s = self.stats
+        self._heartbeat.beat(
+            state, in_hand=len(in_hand) + self._queue.qsize(),
+            oldest_in_hand_at=min((m.received_at for m in in_hand), default=None),
+            counters=Counters(s.batches, s.recorded, s.duplicates, s.dead_letters,
+                              s.unstorable, s.database_retries),
+            last_error=self._last_error, force=force)
 
     def _publish_rosters(self, device_ids: list[str] | None) -> None:
         client = self._client

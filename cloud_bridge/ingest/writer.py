@@ -5,10 +5,14 @@ idempotently and the bad ones to the dead-letter table, advances the kiosks' ack
 commits once. It returns what became of each message and the watermarks to publish; it knows
 nothing of MQTT, so it is tested directly on both databases.
 
-Errors: a bad message never raises (it becomes a dead letter). A database that is down or
-refuses the transaction raises ``sqlalchemy.exc.SQLAlchemyError`` with nothing committed; the
-caller keeps the batch unacknowledged and retries it later, which is safe because the whole
-batch is idempotent.
+Errors: a bad message never raises. One the checks refuse becomes a dead letter with the
+reason; one the *store* refuses (a value too long, an index row too big, a constraint, any
+error that is not an outage, see ``store.errors.is_outage``) is found by ``isolation`` (the
+batch is split until the message is alone), becomes a dead letter with the store's words, and
+the rest of the batch is stored. Only an outage (the database unreachable, a pool timeout, the
+connection lost, the store refusing even a minimal dead letter) raises, with nothing of the
+failed transaction committed; the caller keeps the batch unacknowledged and retries it later,
+which is safe because the whole batch is idempotent.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.store.errors import is_outage
 from cloud_bridge.store.models import Device, DeviceStateValue
 from protocol import ProtocolError
 from protocol.batch import is_batch_topic, split_batch
 
-from . import follow_ups, watermarks
+from . import follow_ups, isolation, watermarks
 from .classify import KnownDevice, check_device, check_signature, decode_inbound
-from .dead_letters import store_dead_letters
+from .dead_letters import settle_recorded, store_dead_letters
 from .inbound import Accepted, BatchResult, Inbound, Outcome, Rejection, Verdict
 from .ledger import BulkInsertRefused, store_ledger
 from .side_tables import store_side_messages
@@ -90,7 +95,20 @@ class BatchWriter:
         return prepared
 
     def commit(self, prepared: Prepared) -> BatchResult:
-        """Store a prepared batch in one transaction; see the module docstring for errors."""
+        """Store a prepared batch; see the module docstring for errors.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError | StoreUnwritable: an outage (retry the batch).
+        """
+        try:
+            return self.commit_whole(prepared)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            return isolation.commit_isolated(self, prepared, exc)
+
+    def commit_whole(self, prepared: Prepared) -> BatchResult:
+        """Store a prepared batch in one transaction, or raise what the store said."""
         try:
             return self._transaction(prepared, careful=False)
         except BulkInsertRefused as exc:
@@ -125,7 +143,15 @@ class BatchWriter:
                     good.append(item)
 
             ledger_items = [i for i in good if i.is_ledger]
-            locked = watermarks.lock(session, {i.device_id for i in ledger_items})
+            # The kiosk of a ledger record refused here hears its watermark too (it changes
+            # nothing, but after a person settles a gap it tells the kiosk it may move on).
+            refused_ledger = {item.device_id for item in decoded
+                              if isinstance(item, Accepted) and item.is_ledger
+                              and id(item.inbound) in verdicts
+                              and item.device_id in devices
+                              and not devices[item.device_id].retired}
+            locked = watermarks.lock(session, {i.device_id for i in ledger_items}
+                                     | refused_ledger)
             voided: list[str] = []
             recorded: list[Accepted] = []
             for lv in store_ledger(session, ledger_items, careful=careful, watermarks=locked,
@@ -143,11 +169,11 @@ class BatchWriter:
             result.roster_stations = changed_stations
             advanced = watermarks.advance(session, locked)
             watermarks.touch(session, recorded)
-            # Acks go to every kiosk whose record was stored or was already there.
-            acked_devices = {v.device_id for v in verdicts.values()
-                             if v.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)
-                             and v.device_id is not None}
-            result.watermarks = {d: advanced[d] for d in sorted(acked_devices)}
+            settle_recorded(session, [i.inbound.sha256 for i in recorded
+                                      if i.device_id in locked.open_dead_letters])
+            # Acks go to every kiosk touched by a ledger record: stored, already there, or
+            # refused (see refused_ledger above).
+            result.watermarks = {d: advanced[d] for d in sorted(advanced)}
 
             side = [i for i in good if not i.is_ledger]
             store_side_messages(session, side)

@@ -6,6 +6,7 @@ upgrades the schema; ``make_engine(url)`` gives an engine set up for it.
 
 from .devices import DeviceInfo, EnrolmentError, enroll_device, list_devices, retire_device
 from .engine import make_engine, normalise_url, session_factory
+from .ingest_models import IngestWorkerRow, LedgerSkip, WorkerStateValue
 from .migrate import SchemaError, current_revision, head_revision, migrate, require_current_schema
 from .models import (
     AckWatermark,
@@ -14,6 +15,7 @@ from .models import (
     CertificateStatus,
     CommandResultRecord,
     DeadLetter,
+    DeadLetterState,
     Device,
     DeviceStateValue,
     DeviceStatus,
@@ -44,15 +46,18 @@ __all__ = [
     "CommandResultRecord",
     "CreditEvent",
     "DeadLetter",
+    "DeadLetterState",
     "Device",
     "DeviceInfo",
     "DeviceStateValue",
     "DeviceStatus",
     "EnrolmentError",
     "HistoryEntry",
+    "IngestWorkerRow",
     "KioskAlarm",
     "LatestTelemetry",
     "LedgerRecord",
+    "LedgerSkip",
     "Lot",
     "MarketCheck",
     "Producer",
@@ -60,6 +65,7 @@ __all__ = [
     "RosterState",
     "SchemaError",
     "StripReadingRecord",
+    "WorkerStateValue",
     "current_revision",
     "enroll_device",
     "head_revision",

@@ -9,7 +9,8 @@
 - ``certificates``, ``strip_readings``: what the ledger records say, in queryable columns plus
   the whole JSON object.
 - ``dead_letters``: every rejected message with the reason; a repeat of the same payload on the
-  same topic counts up instead of adding rows.
+  same topic counts up instead of adding rows; a person replays or discards it (audited in
+  ``history``).
 - ``device_status``, ``latest_telemetry``: the last status and telemetry heard from each kiosk,
   with the cloud's own receive time.
 - ``command_results``: kiosks' answers to commands.
@@ -201,24 +202,61 @@ class StripReadingRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument, comment="the whole reading")
 
 
+class DeadLetterState:
+    OPEN = "open"
+    """Waiting for a person (or for the kiosk's next re-send to be accepted)."""
+    RECORDED = "recorded"
+    """The same bytes were accepted later (a re-send after the cause was fixed): settled by
+    the ingest itself."""
+    REPLAYED = "replayed"
+    """A person replayed it after fixing the cause, and the store took it."""
+    DISCARDED = "discarded"
+    """A person decided it will never be stored, with a reason; a ledger record's seq is then
+    skipped (``ledger_skips``) so its kiosk's watermark can pass the gap."""
+    ALL = ("open", "recorded", "replayed", "discarded")
+
+
 class DeadLetter(Base):
+    """A message the cloud could not store, kept with the reason so a person can resolve it.
+
+    Nothing here can make the insert itself fail: only hashes, codes, a valid device id and
+    numbers reach an index; the topic (as received, NUL characters replaced) and the payload
+    (capped) sit in columns no index covers.
+    """
+
     __tablename__ = "dead_letters"
-    __table_args__ = (UniqueConstraint("topic", "payload_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("topic_sha256", "payload_sha256"),
+        Index("ix_dead_letters_state_last_seen", "state", "last_seen"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(Text, comment="as received (NUL replaced); not indexed")
+    topic_sha256: Mapped[str] = mapped_column(String(64), comment="of the topic's UTF-8 bytes")
     device_id: Mapped[str | None] = mapped_column(
-        String(255), index=True, comment="from the topic, if it has one; not checked"
+        String(255), index=True, comment="the topic's device level if it is a valid device id; "
+        "not checked against enrolment"
     )
+    seq: Mapped[int | None] = mapped_column(
+        BigInteger, comment="the ledger seq the message claims, when it could be read")
+    msg_id: Mapped[str | None] = mapped_column(
+        String(32), comment="the msg_id the message claims, when it could be read")
     code: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary, comment="capped at the configured size")
     payload_size: Mapped[int] = mapped_column(Integer)
     payload_truncated: Mapped[bool] = mapped_column(Boolean)
-    payload_sha256: Mapped[str] = mapped_column(String(64), comment="of the whole payload")
+    payload_sha256: Mapped[str] = mapped_column(String(64), index=True,
+                                                comment="of the whole payload")
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default=DeadLetterState.OPEN,
+                                       server_default=DeadLetterState.OPEN)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(
+        String(100), comment="an API key's name, 'cli:<user>' or 'ingest'")
+    resolution: Mapped[str | None] = mapped_column(Text, comment="why, in the resolver's words")
 
 
 class DeviceStatus(Base):

@@ -3,8 +3,9 @@ re-issue links, credit events and the append-only history.
 
 - ``producers``: every producer a kiosk registered or updated (``event/producer``), with the
   station whose kiosks may identify them offline (the roster).
-- ``lots``: what became of each lot tested at a kiosk (``event/lot``); ``blocked_positive`` is
-  the supervisor's alarm.
+- ``lots``: what became of each lot tested at a kiosk (``event/lot``), one row per lot event
+  (a void and re-issue in one session is a second row); ``blocked_positive`` is the
+  supervisor's alarm.
 - ``roster_state``: per station, the roster version; it only grows, and every kiosk of the
   station is sent the new roster (``devices.roster_version`` says which one it was sent last).
 - ``api_keys``: operator / supervisor / market keys, stored as SHA-256 of the key only.
@@ -71,15 +72,19 @@ class Producer(Base):
 
 
 class Lot(Base):
+    """One row per ``event/lot`` record: a session's lot may have several outcomes in order
+    (certified, then certified again after the certificate was voided for a wrong quantity or
+    a printer jam). The row with the highest ``seq`` of a session is its current outcome."""
+
     __tablename__ = "lots"
     __table_args__ = (
         ForeignKeyConstraint(["device_id", "seq"], ["ledger.device_id", "ledger.seq"]),
         Index("ix_lots_outcome_recorded", "outcome", "recorded_at"),
     )
 
-    session_id: Mapped[str] = mapped_column(MSG_ID, primary_key=True)
-    device_id: Mapped[str] = mapped_column(DEVICE_ID)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[str] = mapped_column(DEVICE_ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    session_id: Mapped[str] = mapped_column(MSG_ID, index=True)
     outcome: Mapped[str] = mapped_column(String(24))
     producer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     product_code: Mapped[str] = mapped_column(String(64))

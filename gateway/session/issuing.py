@@ -4,7 +4,9 @@ The certificate, its ledger record and the lot's ``certified`` outcome commit in
 transaction (``CertificateIssuer.issue(..., same_transaction=...)``) before anything is
 printed. Voiding publishes a void event with the reason; after "wrong quantity" the person
 corrects the quantity and a new certificate is issued on the same readings, after "printer
-jam" a new one is issued and printed at once (the half-printed QR is void).
+jam" a new one is issued and printed at once (the half-printed QR is void). Each issue closes
+the lot again: a re-issue is a second ``certified`` lot event of the same session, naming the
+voided certificate in its note.
 """
 
 from __future__ import annotations
@@ -55,9 +57,14 @@ class IssuingMixin(SessionCore):
         lot_details = {"product_code": product.code, "producer_id": producer.producer_id,
                        "quantity": p.quantity, "unit": lot.unit,
                        "reading_ids": list(p.reading_ids)}
+        # A re-issue after a void is the session's second lot event: say which one it replaces
+        # (docs/protocol.md, event/lot).
+        replaced = p.certificate if p.voided else None
+        note = (f"re-issue of voided certificate {replaced.serial} ({replaced.token})"
+                if replaced is not None else "")
 
         def outcome(conn: sqlite3.Connection, cert: Certificate) -> None:
-            self.parts.lots.close(p.session_id, LotOutcome.CERTIFIED, conn=conn,
+            self.parts.lots.close(p.session_id, LotOutcome.CERTIFIED, conn=conn, note=note,
                                   certificate_token=cert.token, lot=lot_details)
 
         try:

@@ -4,7 +4,8 @@ Every function takes an open connection (``KioskDatabase.read()`` or ``.transact
 value is read or written in the same transaction as the records it describes. Values are
 stored as text.
 
-Keys in use: ``last_seq``, ``acked_seq`` and ``clock_floor`` (the outbox's), and
+Keys in use: ``last_seq``, ``acked_seq``, ``acked_at`` and ``clock_floor`` (the outbox's),
+``link_connected_at`` and ``link_disconnected_at`` (the link's, through the outbox), and
 ``roster_version`` (the producer registry's).
 """
 
@@ -21,6 +22,12 @@ ROSTER_VERSION = "roster_version"
 """The version of the producer roster held (written by the producer registry)."""
 CLOCK_FLOOR = "clock_floor"
 """The latest synchronised time stamped on a record (written by the outbox)."""
+ACKED_AT = "acked_at"
+"""When the cloud's ack last moved forward (ISO time, kiosk clock; written by the outbox)."""
+LINK_CONNECTED_AT = "link_connected_at"
+"""When the link last connected to the broker (written through ``Outbox.note_link``)."""
+LINK_DISCONNECTED_AT = "link_disconnected_at"
+"""When the link last lost or left the broker, or the gateway started (idem)."""
 
 
 def get(conn: sqlite3.Connection, key: str) -> str | None:
@@ -48,4 +55,5 @@ def set(conn: sqlite3.Connection, key: str, value: object) -> None:
     )
 
 
-__all__ = ["ACKED_SEQ", "CLOCK_FLOOR", "LAST_SEQ", "ROSTER_VERSION", "get", "get_int", "set"]
+__all__ = ["ACKED_AT", "ACKED_SEQ", "CLOCK_FLOOR", "LAST_SEQ", "LINK_CONNECTED_AT",
+           "LINK_DISCONNECTED_AT", "ROSTER_VERSION", "get", "get_int", "set"]

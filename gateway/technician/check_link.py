@@ -33,6 +33,8 @@ class OutboxLimits:
     warn_age: timedelta = timedelta(hours=1)
     fault_age: timedelta = timedelta(days=3)
     warn_depth: int = 5_000
+    stall_after: timedelta = timedelta(minutes=10)
+    """Records waiting while the link is connected and the cloud's ack has not moved."""
 
 
 def outbox_checks(stats: OutboxStats, now: datetime,
@@ -63,6 +65,7 @@ def outbox_checks(stats: OutboxStats, now: datetime,
                                 f"{shown} old", "check the network and the broker"))
         else:
             checks.append(Check("outbox", "oldest unacknowledged", Status.OK, f"{shown} old"))
+    checks.append(_ack_progress(stats, now, limits))
     if stats.acked_seq > stats.last_seq:
         checks.append(Check(
             "outbox", "acknowledgements", Status.FAULT,
@@ -75,6 +78,33 @@ def outbox_checks(stats: OutboxStats, now: datetime,
                             f"cloud has acknowledged seq {stats.acked_seq} of "
                             f"{stats.last_seq}"))
     return checks
+
+
+def _ack_progress(stats: OutboxStats, now: datetime, limits: OutboxLimits) -> Check:
+    """Whether the cloud's ack moves while the link is up. Connected, records waiting, and no
+    ack for long means the cloud refuses or cannot store something of this kiosk's (a dead
+    letter holds its watermark back, or the cloud's ingest is stalled): re-sending will not
+    help, a person at the cloud must act."""
+    if not stats.unacked:
+        return Check("outbox", "ack progress", Status.OK, "nothing waits for the cloud")
+    if stats.link_connected_since is None:
+        return Check("outbox", "ack progress", Status.OK,
+                     "the link is not connected: records wait for it (see the broker line)")
+    since = max(t for t in (stats.link_connected_since, stats.acked_at,
+                            stats.oldest_unacked_created_at) if t is not None)
+    waited = now - since
+    if waited >= limits.stall_after:
+        return Check(
+            "outbox", "ack progress", Status.FAULT,
+            f"connected, and the cloud has acknowledged nothing for {_duration(waited)}: "
+            f"{stats.unacked} record(s) wait beyond seq {stats.acked_seq} (of "
+            f"{stats.last_seq})",
+            "the cloud refuses or cannot store a record of this kiosk: call the cloud "
+            "operator (nongan bridge dead-letters list --device <this kiosk's id>; /healthz). "
+            "The records are kept here meanwhile")
+    return Check("outbox", "ack progress", Status.OK,
+                 f"connected; last acknowledgement {_duration(now - stats.acked_at)} ago"
+                 if stats.acked_at else "connected; waiting for the first acknowledgement")
 
 
 def _duration(delta: timedelta) -> str:

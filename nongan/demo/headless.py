@@ -5,8 +5,10 @@ progress bar while they test, waits for the cloud's acknowledgement of every led
 (the kiosk may forget nothing before that), fetches each certificate through the cloud's
 public HTTP API and compares it with what the kiosk issued, checks that every contaminated
 lot reached the cloud as a blocked lot, and ends with a summary table. The exit status is 0
-only if every clean lot was certified, recorded and verified, and every contaminated lot was
-blocked (no certificate) and its positive event recorded in the cloud.
+only if every clean lot was certified, recorded and verified, every contaminated lot was
+blocked (no certificate) and its positive event recorded in the cloud, and the cloud
+acknowledged every ledger record the kiosk made; otherwise it is 1 and the output says what is
+missing (for records left unacknowledged: what the cloud refused, from its dead letters).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -41,9 +44,12 @@ class Check:
 
 
 async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed: int = 1,
-                       contaminated: int = 0) -> int:
+                       contaminated: int = 0,
+                       delivery_timeout_s: float | None = None) -> int:
     gateway = stack.gateway
     assert gateway is not None
+    if delivery_timeout_s is None:
+        delivery_timeout_s = DELIVERY_TIMEOUT_S
     started = time.monotonic()
     await prepare(gateway)
     rng = random.Random(seed)
@@ -60,7 +66,7 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
             progress.advance(testing)
         stats = await asyncio.to_thread(gateway.outbox.stats)
         delivering = progress.add_task("records delivered ", total=stats.last_seq)
-        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        deadline = time.monotonic() + delivery_timeout_s
         while True:
             stats = await asyncio.to_thread(gateway.outbox.stats)
             progress.update(delivering, completed=stats.acked_seq, total=stats.last_seq)
@@ -71,15 +77,24 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
     checks = await verify_in_cloud(stack.api_url, outcomes)
     assert stack.engine is not None
     cloud_lots = await asyncio.to_thread(lot_outcomes_in_cloud, stack.engine)
-    console.print(summary_table(outcomes, checks, cloud_lots, time.monotonic() - started))
+    console.print(summary_table(outcomes, checks, cloud_lots, time.monotonic() - started,
+                                acked=stats.acked_seq, made=stats.last_seq))
     if stats.unacked:
         console.print(f"[red]{stats.unacked} records unacknowledged after "
-                      f"{DELIVERY_TIMEOUT_S:.0f} s[/red]")
+                      f"{delivery_timeout_s:.0f} s: the cloud has acknowledged seq "
+                      f"{stats.acked_seq} of {stats.last_seq}[/red]")
+        refused = await asyncio.to_thread(refused_in_cloud, stack.engine,
+                                          gateway.identity.device_id)
+        for line in refused:
+            console.print(f"[red]  refused by the cloud: {line}[/red]")
+        if refused:
+            console.print("[red]  see them with: nongan bridge dead-letters list[/red]")
     if len(checks) <= 30:
         console.print(certificate_table(checks))
     clean = [o for o in outcomes if not o.plan.contaminated]
     dirty = [o for o in outcomes if o.plan.contaminated]
-    ok = (all(o.certificate is not None for o in clean)
+    ok = (stats.unacked == 0
+          and all(o.certificate is not None for o in clean)
           and all(c.recorded and c.verified for c in checks)
           and all(o.certificate is None and o.blocked
                   and cloud_lots.get(o.session_id) == "blocked_positive" for o in dirty))
@@ -97,10 +112,24 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
         elif cloud_lots.get(outcome.session_id) != "blocked_positive":
             console.print(f"[red]farmer {outcome.plan.number}: the blocked lot is not in the "
                           f"cloud as a positive (kiosk: {outcome.final_step})[/red]")
-    console.print("[green]all certificates recorded and verified; every contaminated lot "
-                  "blocked and reported[/green]" if ok else
-                  "[red]some lots did not end as they should or did not reach the cloud[/red]")
+    console.print("[green]all records acknowledged; all certificates recorded and verified; "
+                  "every contaminated lot blocked and reported[/green]" if ok else
+                  "[red]NOT everything reached the cloud or ended as it should (see above)"
+                  "[/red]")
     return 0 if ok else 1
+
+
+def refused_in_cloud(engine: Any, device_id: str, limit: int = 10) -> list[str]:
+    """The kiosk's dead letters still open in the demo's cloud, one line each."""
+    if engine is None:
+        return []
+    from cloud_bridge.ingest.resolution import Filter, list_letters
+    from cloud_bridge.store import session_factory
+
+    with session_factory(engine)() as session:
+        found = list_letters(session, Filter(device_id=device_id, limit=limit))
+    return [f"#{d.id} seq {d.seq if d.seq is not None else '?'}: {d.code}: {d.reason[:160]}"
+            for d in found]
 
 
 async def verify_in_cloud(api_url: str, outcomes: list[FarmerOutcome]) -> list[Check]:
@@ -134,7 +163,8 @@ async def verify_in_cloud(api_url: str, outcomes: list[FarmerOutcome]) -> list[C
 
 
 def summary_table(outcomes: list[FarmerOutcome], checks: list[Check],
-                  cloud_lots: dict[str, str], elapsed: float) -> Table:
+                  cloud_lots: dict[str, str], elapsed: float, *, acked: int = 0,
+                  made: int = 0) -> Table:
     readings = sum(o.readings for o in outcomes)
     clean = [o for o in outcomes if not o.plan.contaminated]
     dirty = [o for o in outcomes if o.plan.contaminated]
@@ -155,6 +185,7 @@ def summary_table(outcomes: list[FarmerOutcome], checks: list[Check],
     table.add_row("positive events in the cloud",
                   str(sum(cloud_lots.get(o.session_id) == "blocked_positive"
                           for o in outcomes)))
+    table.add_row("records acknowledged by the cloud", f"{acked} of {made}")
     table.add_row("elapsed", f"{elapsed:.1f} s")
     return table
 

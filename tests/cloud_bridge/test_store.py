@@ -35,6 +35,42 @@ def test_the_migrations_build_exactly_the_models(store: Engine) -> None:
     assert diff == []
 
 
+def test_0003_keeps_existing_dead_letters_and_lots_and_keys_lots_by_their_record(
+    database_url: str
+) -> None:
+    """Upgrading a 0002 store with data: dead letters get their topic's hash, lots their new key
+    (a second lot event of one session, refused before, now fits)."""
+    import hashlib
+
+    from cloud_bridge.ingest import BatchWriter, Inbound
+    from tests.support.cloud import enroll, rows
+
+    migrate(database_url, "0002")
+    engine = make_engine(database_url)
+    try:
+        kiosk = FakeKiosk()
+        enroll(engine, kiosk)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO dead_letters (topic, device_id, code, reason, payload, payload_size,"
+                " payload_truncated, payload_sha256, first_seen, last_seen, count) VALUES"
+                " ('nongan/v1/x/event/y', 'x', 'bad_topic', 'r', :p, 2, false, :h, :t, :t, 1)"),
+                {"p": b"{}", "h": "a" * 64, "t": now})
+        migrate(database_url, "0003")
+        session = "5" * 32
+        lot_a, lot_b = kiosk.lot(session_id=session), kiosk.lot(session_id=session)
+        result = BatchWriter(engine).write(
+            [Inbound(t, p, i, 1, now) for i, (t, p) in enumerate((lot_a, lot_b))])
+        assert [v.rejection for v in result.verdicts] == [None, None]
+        assert rows(engine, "SELECT seq FROM lots WHERE session_id = :s ORDER BY seq",
+                    s=session) == [(1,), (2,)]
+        assert rows(engine, "SELECT topic_sha256, state FROM dead_letters") == [
+            (hashlib.sha256(b"nongan/v1/x/event/y").hexdigest(), "open")]
+    finally:
+        engine.dispose()
+
+
 def test_migrating_twice_is_harmless(database_url: str) -> None:
     assert migrate(database_url) == head_revision()
     assert migrate(database_url) == head_revision()

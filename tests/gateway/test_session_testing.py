@@ -313,6 +313,8 @@ def test_voiding_for_a_wrong_quantity_reissues_with_the_right_one(kiosk):
     lots = messages(kiosk, "lot")
     assert [(lot.outcome, lot.certificate_token) for lot in lots] == [
         ("certified", first), ("certified", second)]
+    assert lots[0].session_id == lots[1].session_id  # one lot, two outcomes in order
+    assert lots[0].note == "" and first in lots[1].note and "re-issue" in lots[1].note
 
 
 def test_voiding_after_a_printer_jam_issues_and_prints_a_new_one(kiosk):

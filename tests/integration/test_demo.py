@@ -16,14 +16,16 @@ from nongan.demo.stack import DemoOptions, DemoStack
 from tests.support import aio
 
 
-def run_demo(tmp_path, farmers, broker_url=None, contaminated=0):
+def run_demo(tmp_path, farmers, broker_url=None, contaminated=0, prepare=None, **options):
     out = io.StringIO()
     console = Console(file=out, width=120)
 
     async def scenario():
         async with DemoStack(DemoOptions(tmp_path / "demo", broker_url=broker_url)) as stack:
+            if prepare is not None:
+                prepare(stack)
             return await run_headless(stack, farmers, console, seed=3,
-                                      contaminated=contaminated)
+                                      contaminated=contaminated, **options)
 
     status = aio.run(scenario(), timeout=240)
     return status, out.getvalue()
@@ -39,6 +41,30 @@ def test_headless_demo_on_the_embedded_broker(tmp_path):
     assert re.search(r"blocked lots \(positive\)\s*│\s*1\s*│", output), output
     assert re.search(r"positive events in the cloud\s*│\s*1\s*│", output), output
     assert not [t for t in threading.enumerate() if t.name.startswith("paho")]
+
+
+def test_the_demo_fails_and_says_why_when_records_stay_unacknowledged(tmp_path):
+    """Issue 11: the demo printed "53 records unacknowledged" and then "all certificates
+    recorded and verified" with exit status 0. Here the demo's cloud refuses every certified
+    lot event (a constraint added to its database): the certificates themselves are stored
+    and verified, but the kiosk's ledger stops being acknowledged at the first lot event."""
+    from sqlalchemy import text
+
+    def refuse_certified_lots(stack):
+        with stack.engine.begin() as conn:
+            conn.execute(text("CREATE TRIGGER no_lots BEFORE INSERT ON lots "
+                              "WHEN NEW.outcome = 'certified' "
+                              "BEGIN SELECT RAISE(ABORT, 'lots refused'); END"))
+
+    status, output = run_demo(tmp_path, farmers=2, prepare=refuse_certified_lots,
+                              delivery_timeout_s=5)
+    assert status == 1, output
+    assert "all certificates recorded and verified" not in output
+    assert "records unacknowledged" in output
+    assert re.search(r"refused by the cloud: #\d+ seq \d+: store_rejected: .*lots refused",
+                     output), output
+    assert "nongan bridge dead-letters list" in output
+    assert re.search(r"records acknowledged by the cloud\s*│\s*\d+ of \d+", output), output
 
 
 @pytest.mark.mosquitto

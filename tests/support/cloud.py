@@ -68,3 +68,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
         time.sleep(interval)
+
+
+def enroll_identity(engine: Engine, identity: Any, *, station_id: str = "ST01",
+                    place_code: str = "370902") -> None:
+    """Enrol a real gateway's identity (``gateway.identity.DeviceIdentity``)."""
+    with session_factory(engine).begin() as session:
+        enroll_device(session, device_id=identity.device_id, public_key=identity.public_key,
+                      station_id=station_id, place_code=place_code)

@@ -58,6 +58,26 @@ def test_outbox(args, expected):
         assert found[name] is status, found
 
 
+@pytest.mark.parametrize("connected,acked,oldest,expected", [
+    (None, None, timedelta(hours=5), Status.OK),  # not connected: the broker line says why
+    (timedelta(minutes=2), None, timedelta(hours=5), Status.OK),  # just connected
+    (timedelta(hours=1), timedelta(minutes=1), timedelta(hours=5), Status.OK),  # ack moving
+    (timedelta(hours=1), timedelta(hours=2), timedelta(hours=5), Status.FAULT),
+    (timedelta(hours=1), None, timedelta(minutes=20), Status.FAULT),
+])
+def test_an_ack_that_does_not_move_while_connected_is_a_fault(connected, acked, oldest,
+                                                                expected):
+    waiting = stats(53, oldest, acked=30, last=83)
+    waiting = OutboxStats(**{**{f: getattr(waiting, f) for f in waiting.__slots__},
+                             "acked_at": NOW - acked if acked else None,
+                             "link_connected_since": NOW - connected if connected else None})
+    [check] = [c for c in outbox_checks(waiting, NOW) if c.name == "ack progress"]
+    assert check.status is expected, check
+    if expected is Status.FAULT:
+        assert "53 record(s) wait beyond seq 30 (of 83)" in check.detail
+        assert "dead-letters" in check.fix
+
+
 def test_an_old_outbox_says_what_is_at_stake():
     [check] = [c for c in outbox_checks(stats(3, timedelta(days=4)), NOW)
                if c.name == "oldest unacknowledged"]
