@@ -29,7 +29,8 @@ from protocol import (
     StripReading,
     TestSummary,
 )
-from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSION, make_token, verify_url
+from protocol.bound_ids import make_token
+from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSION, verify_url
 
 from .clock import KioskClock
 from .outbox import Outbox

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from protocol import EventName, Producer, Roster, RosterEntry
+from protocol.bound_ids import make_producer_id
 
 from .clock import KioskClock
 from .outbox import Outbox
@@ -106,7 +107,8 @@ class ProducerRegistry:
             raise RegistrationError("pin", str(exc)) from None
         stamp = self.clock.now()
         fields = {
-            "producer_id": f"P-{self.station_id}-{secrets.token_hex(5).upper()}",
+            # Bound to this kiosk (protocol.bound_ids): no other kiosk can register it first.
+            "producer_id": make_producer_id(self.device_id, self.station_id),
             "kind": kind,
             "name": name,
             "phone": phone,

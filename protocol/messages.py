@@ -42,7 +42,7 @@ Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
 """Base64url (unpadded) of a 64-byte Ed25519 signature."""
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 """A certificate's public, unguessable token (at least 128 random bits, base64url). A kiosk's
-tokens are bound to it (``protocol.certificate_rules.make_token``); the cloud's re-issues are
+tokens are bound to it (``protocol.bound_ids.make_token``); the cloud's re-issues are
 random."""
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=500)]
@@ -318,7 +318,9 @@ PinHash = Annotated[
 class Producer(_Model):
     """A producer (farmer, cooperative, enterprise) as the kiosks and the cloud know them."""
 
-    producer_id: Code = Field(description="Made where the producer first registered.")
+    producer_id: Code = Field(
+        description="Made where the producer first registered: P-{station}-{20 hex digits}, "
+        "bound to the registering kiosk (protocol.bound_ids), so no other kiosk can claim it.")
     kind: ProducerKind = "farmer"
     name: ShortText
     phone: Phone

@@ -9,7 +9,7 @@ enrolled but dishonest kiosk (or one misconfigured) could otherwise:
 - have the cloud show a promise text, a template version or a ``verify_url`` (even
   ``javascript:``) of its own making.
 
-Every token a kiosk makes is bound to its device id (``protocol.certificate_rules``), so these
+Every token a kiosk makes is bound to its device id (``protocol.bound_ids``), so these
 checks need no database: pure functions of the message and the cloud's public base URLs. A
 refused record is a dead letter with the reason (``ingest.writer``); nothing else changes.
 """
@@ -20,12 +20,8 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from protocol import CertificateEvent, CertificateIssued, LotEvent
-from protocol.certificate_rules import (
-    PROMISE_TEXT,
-    TEMPLATE_VERSIONS,
-    token_belongs_to,
-    verify_url,
-)
+from protocol.bound_ids import token_belongs_to
+from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSIONS, verify_url
 from protocol.messages import Certificate
 
 from .inbound import Accepted, Rejection

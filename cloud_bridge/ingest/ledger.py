@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, updat
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_bridge.registry import producers
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
 from cloud_bridge.store.models import (
@@ -32,7 +33,7 @@ from cloud_bridge.store.models import (
     table_of,
 )
 from cloud_bridge.store.registry_models import Lot
-from protocol import CertificateEvent, CertificateVoided
+from protocol import CertificateEvent, CertificateVoided, ProducerEvent
 
 from . import rows
 from .inbound import Accepted, Outcome, Rejection
@@ -132,6 +133,7 @@ def store_ledger(
             new.append(item)
 
     new = _reject_foreign_voids(session, new, verdicts)
+    new = _reject_foreign_producer_events(session, new, verdicts)
     if careful:
         for item in new:
             verdicts[id(item)] = _insert_one(session, item)
@@ -208,6 +210,26 @@ def _reject_foreign_voids(
             ))
         else:
             kept.append(item)
+    return kept
+
+
+def _reject_foreign_producer_events(
+    session: Session, new: list[Accepted], verdicts: dict[int, LedgerVerdict]
+) -> list[Accepted]:
+    """A kiosk may register producers only as itself and change only its station's
+    (``registry.producers.refusals``)."""
+    events = [i.message for i in new if isinstance(i.message, ProducerEvent)]
+    refused = producers.refusals(session, events)
+    if not refused:
+        return new
+    kept = []
+    for item in new:
+        refusal = refused.get(_msg_id(item)) if isinstance(item.message, ProducerEvent) else None
+        if refusal is None:
+            kept.append(item)
+        else:
+            verdicts[id(item)] = LedgerVerdict(item, Outcome.DEAD_LETTER,
+                                               Rejection(refusal.code, refusal.reason))
     return kept
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from cloud_bridge.ingest import BatchWriter, Inbound, Outcome
 from cloud_bridge.ingest.claims import verify_url_problem
-from protocol.certificate_rules import make_token, token_belongs_to
+from protocol.bound_ids import make_token, token_belongs_to
 from tests.support.cloud import enroll, scalar
 from tests.support.kiosk_messages import FakeKiosk, new_token
 

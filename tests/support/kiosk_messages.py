@@ -32,7 +32,7 @@ from protocol import (
     status_topic,
     telemetry_topic,
 )
-from protocol.certificate_rules import make_token
+from protocol.bound_ids import make_producer_id, make_token
 
 Message = tuple[str, bytes]
 
@@ -78,6 +78,10 @@ class FakeKiosk:
     def new_token(self) -> str:
         """A certificate token bound to this kiosk, as a real kiosk makes them."""
         return make_token(self.device_id)
+
+    def new_producer_id(self) -> str:
+        """A producer id bound to this kiosk, as a real kiosk makes them."""
+        return make_producer_id(self.device_id, self.station_id)
 
     def take_seq(self, seq: int | None) -> int:
         if seq is None:
