@@ -49,6 +49,12 @@ class SourceView(BaseModel):
     status: str
 
 
+class WithdrawnSourceView(BaseModel):
+    token: str
+    serial: str
+    status: str = Field(description="voided or revoked")
+
+
 class ReadingSummaryView(BaseModel):
     analyte_code: str
     analyte_name: str
@@ -63,8 +69,9 @@ class CertificateView(BaseModel):
 
     token: str
     serial: str
-    status: str = Field(description="issued (valid), voided (by its kiosk) or revoked")
-    valid: bool
+    status: str = Field(description="issued, voided (by its kiosk) or revoked")
+    valid: bool = Field(description="Issued, and (for a re-issue) no source up its chain was "
+                        "voided or revoked.")
     style: str
     template_version: str
     product_code: str
@@ -91,6 +98,9 @@ class CertificateView(BaseModel):
     origin: str = Field(description="kiosk, or cloud (a purchaser's re-issue)")
     verify_url: str
     sources: list[SourceView]
+    source_withdrawn: list[WithdrawnSourceView] = Field(
+        default_factory=list,
+        description="Re-issues: the voided or revoked certificates up its chain of sources.")
     recorded_at: datetime = Field(description="When the cloud received it.")
     voided: VoidView | None = None
     revoked: RevocationView | None = None
@@ -109,7 +119,7 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
         token=record.token,
         serial=record.serial,
         status=record.status,
-        valid=record.status == "issued",
+        valid=record.status == "issued" and not details.withdrawn,
         style=record.style,
         template_version=data.get("template_version", ""),
         product_code=record.product_code,
@@ -137,6 +147,8 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
         sources=[SourceView(token=src.token, serial=src.serial, product_name=src.product_name,
                             quantity=link.quantity, unit=src.unit, status=src.status)
                  for link, src in details.sources],
+        source_withdrawn=[WithdrawnSourceView(token=w.token, serial=w.serial, status=w.status)
+                          for w in details.withdrawn],
         recorded_at=record.recorded_at,
         voided=voided,
         revoked=revoked,
