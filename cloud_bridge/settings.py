@@ -173,7 +173,15 @@ class DashboardSection(Section):
 
 class RetentionSection(Section):
     days: int = Field(default=730, ge=180,
-                      description="Keep records this long (law: 2 years; measures: 6 months).")
+                      description="Keep records this long (law: 2 years; measures: 6 months; "
+                      "at least the credit rule's 365-day window).")
+
+    @field_validator("days")
+    @classmethod
+    def _at_least_the_rule_windows(cls, value: int) -> int:
+        from cloud_bridge.registry.prune import check_retention  # the rule lives there
+
+        return check_retention(value)
 
 
 class BridgeSettings(EnvOverFileSettings):
