@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from cloud_bridge.registry.certificates import CertificateDetails
 from cloud_bridge.registry.times import ShownTime
 
-from .masking import mask_id_number, mask_name, mask_phone
+from .masking import mask_free_text, mask_name, mask_phone
 
 
 class ErrorView(BaseModel):
@@ -107,14 +107,20 @@ class CertificateView(BaseModel):
     checks: list[CheckView] = Field(default_factory=list)
 
 
+def _masked(text: str | None) -> str | None:
+    # Free text anyone holding the token sees: a reason may quote a phone or an ID number.
+    return None if text is None else mask_free_text(text)
+
+
 def certificate_view(details: CertificateDetails, shown: ShownTime) -> CertificateView:
     record = details.record
     data: dict[str, Any] = record.data
     voided = revoked = None
     if record.void_seq is not None:
-        voided = VoidView(reason=record.void_reason, voided_at=record.voided_at)
+        voided = VoidView(reason=_masked(record.void_reason), voided_at=record.voided_at)
     if record.status == "revoked":
-        revoked = RevocationView(reason=record.revoke_reason, revoked_at=record.revoked_at)
+        revoked = RevocationView(reason=_masked(record.revoke_reason),
+                                 revoked_at=record.revoked_at)
     return CertificateView(
         token=record.token,
         serial=record.serial,
@@ -123,11 +129,11 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
         style=record.style,
         template_version=data.get("template_version", ""),
         product_code=record.product_code,
-        product_name=record.product_name,
+        product_name=mask_free_text(record.product_name),
         quantity=record.quantity,
         unit=record.unit,
         origin_code=record.origin_code,
-        origin_detail=mask_id_number(data.get("origin_detail", "")),
+        origin_detail=mask_free_text(data.get("origin_detail", "")),
         producer_id=record.producer_id,
         promisor_name=mask_name(data.get("promisor_name", "")),
         promisor_phone=mask_phone(data.get("promisor_phone", "")),
@@ -152,6 +158,6 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
         recorded_at=record.recorded_at,
         voided=voided,
         revoked=revoked,
-        checks=[CheckView(market=c.market, result=c.result, reason=c.reason,
+        checks=[CheckView(market=c.market, result=c.result, reason=_masked(c.reason),
                           checked_at=c.checked_at) for c in details.checks],
     )
