@@ -136,7 +136,9 @@ class ApiSection(Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024,
                                 description="Larger request bodies are refused with 413.")
     secure_cookies: bool = Field(
-        default=False, description="Mark the dashboard's login cookie Secure (behind HTTPS).")
+        default=True,
+        description="Mark the dashboard's login cookie Secure: the browser sends it over HTTPS "
+        "only. Turn off only for a dashboard served over plain http on this machine (the demo).")
 
     @field_validator("public_base_url", "former_public_base_urls")
     @classmethod

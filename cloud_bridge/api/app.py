@@ -101,10 +101,12 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
     app.state.templates = make_templates()
     app.state.public_bucket = TokenBucket(settings.api.public_rate_per_minute,
                                           settings.api.public_burst)
+    # The last added runs first: the security headers wrap everything, the rate limit's 429
+    # and the body limit's 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicRateLimit, bucket=app.state.public_bucket,
                        trusted=set(settings.api.trusted_proxies))
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     _install_error_handlers(app)
 

@@ -110,6 +110,10 @@ class CertificateDetails:
     withdrawn: list[WithdrawnSource] = field(default_factory=list)
     """Voided or revoked certificates up its chain of sources (re-issues only)."""
 
+    @property
+    def used_quantity(self) -> float:
+        return sum(u.quantity for u in self.used_by)
+
 
 _LINK = table_of(CertificateSource)
 _CERT = table_of(CertificateRecord)
@@ -131,10 +135,6 @@ def withdrawn_sources(db: Session | Connection, token: str) -> list[WithdrawnSou
         .where(_CERT.c.status != CertificateStatus.ISSUED)
         .order_by(_CERT.c.serial, _CERT.c.token)).all()
     return [WithdrawnSource(t, serial, status) for t, serial, status in found]
-
-    @property
-    def used_quantity(self) -> float:
-        return sum(u.quantity for u in self.used_by)
 
 
 def get(session: Session, token: str, *, with_uses: bool = False) -> CertificateDetails:

@@ -164,8 +164,9 @@ def test_phones_and_id_numbers_are_masked_in_every_free_text_however_grouped(
     client.post(f"/api/v1/certificates/{token_of(revoked)}/revoke",
                 json={"reason": "身份证 2201-2219-9001-0112-3X 与登记不符"},
                 headers=keys.auth("supervisor"))
-    raw = ("139 8765 4321", "98765", "87654321", "19900101", "220122 1990", "13600001111",
-           "8888 6666", "0000-2222", "13512341234", "2219-9001", "0112")
+    # (Fragments a timestamp's microseconds or a random token could not hold by chance.)
+    raw = ("139 8765 4321", "8765 4321", "19900101", "220122 1990", "13600001111",
+           "8888 6666", "0000-2222", "13512341234", "2219-9001", "0112-3X")
     for token in (token_of(cert), token_of(revoked)):
         for shown in (client.get(f"/c/{token}").text,
                       client.get(f"/api/v1/certificates/{token}").text,
