@@ -216,15 +216,18 @@ def _reject_foreign_voids(
 def _reject_foreign_producer_events(
     session: Session, new: list[Accepted], verdicts: dict[int, LedgerVerdict]
 ) -> list[Accepted]:
-    """A kiosk may register producers only as itself and change only its station's
-    (``registry.producers.refusals``)."""
+    """A kiosk may register producers only as itself, change only its station's, and name
+    only its station's in a lot or certificate (``registry.producers``)."""
     events = [i.message for i in new if isinstance(i.message, ProducerEvent)]
-    refused = producers.refusals(session, events)
+    mentions = [(_msg_id(i), i.device_id, pid) for i in new
+                if (pid := rows.producer_named(i)) is not None]
+    refused = producers.refusals(session, events) | producers.mention_refusals(session,
+                                                                                mentions)
     if not refused:
         return new
     kept = []
     for item in new:
-        refusal = refused.get(_msg_id(item)) if isinstance(item.message, ProducerEvent) else None
+        refusal = refused.get(_msg_id(item))
         if refusal is None:
             kept.append(item)
         else:

@@ -11,6 +11,14 @@ records; an event that names another registrar for the same id, or comes from an
 station's kiosk, is refused and becomes a dead letter with the reason, so an enrolled kiosk
 cannot take over another station's farmer (replace their phone, card code and PIN hash).
 
+**Who may name a producer**: a lot or a certificate names the producer it is for, and that
+name carries weight (a positive lot, a voided or rejected certificate count against their
+credit). A kiosk can only identify its own station's producers (its roster) and those
+registered at itself, so a lot or certificate naming a producer of another station, or a
+producer id bound to no kiosk of the sender's station, is refused the same way
+(``mention_refusals``). A producer the cloud does not know yet (registered offline, the
+registration still on its way) under an id of another shape is let through.
+
 **Which update wins**: updates may come from several kiosks and in any order (a shared
 subscription keeps no order, a kiosk may have been offline for days), so an event is applied
 only if it is newer than the one applied, by what the cloud can trust. From the same kiosk, the
@@ -101,6 +109,44 @@ def refusals(session: Session, events: Sequence[ProducerEvent]) -> dict[str, Ref
                 f"{pid} of station {owner[0]}: only that station's kiosks may"))
         else:
             owners.setdefault(pid, owner)  # the first accepted event fixes a new id's owner
+    return refused
+
+
+def mention_refusals(session: Session, mentions: Sequence[tuple[str, str, str]]
+                     ) -> dict[str, Refusal]:
+    """The mentions ``(msg_id, sender device, producer id)`` a sender may not make: a lot or a
+    certificate for a producer of another station (see the module docstring).
+
+    Returns:
+        Refusals by ``msg_id``.
+    """
+    if not mentions:
+        return {}
+    ids = sorted({pid for _, _, pid in mentions})
+    producer_station = dict(session.execute(
+        select(Producer.producer_id, Producer.station_id)
+        .where(Producer.producer_id.in_(ids))).all())
+    senders = sorted({device for _, device, _ in mentions})
+    station_of = dict(session.execute(
+        select(Device.id, Device.station_id).where(Device.id.in_(senders))).all())
+    station_devices: dict[str, list[str]] = {}
+    for device_id, station in session.execute(
+            select(Device.id, Device.station_id)
+            .where(Device.station_id.in_(sorted(set(station_of.values()))))).all():
+        station_devices.setdefault(station, []).append(device_id)
+    refused: dict[str, Refusal] = {}
+    for msg_id, sender, pid in mentions:
+        station = station_of.get(sender, "")
+        known = producer_station.get(pid)
+        if known is not None and known != station:
+            refused[msg_id] = Refusal("foreign_producer", (
+                f"device {sender!r} (station {station or '?'}) names producer {pid} of station "
+                f"{known}: a kiosk serves only its own station's producers"))
+        elif known is None and not any(producer_id_belongs_to(pid, d) is not False
+                                       for d in station_devices.get(station, [sender])):
+            refused[msg_id] = Refusal("foreign_producer", (
+                f"device {sender!r} names producer {pid}, whose id was made at no kiosk of "
+                f"station {station or '?'}"))
     return refused
 
 

@@ -140,3 +140,27 @@ def test_one_kiosks_later_seq_wins_even_when_its_clock_stepped_back(
         actions = session.scalars(select(HistoryEntry.action).where(
             HistoryEntry.entity_id == "P-JL01-F").order_by(HistoryEntry.id)).all()
     assert actions == ["updated", "not_applied"]  # the older change is recorded as such
+
+
+def test_a_kiosk_cannot_charge_another_stations_producer_with_a_lot_or_certificate(
+    store: Engine, writer: BatchWriter, kiosks: tuple[FakeKiosk, FakeKiosk, FakeKiosk]
+) -> None:
+    """A positive lot, or a certificate later voided or rejected, counts against the producer
+    it names: another station's kiosk must not be able to name them."""
+    d, d2, e = kiosks
+    known = d.new_producer_id()
+    write(writer, d.producer(known))
+    not_yet_recorded = d.new_producer_id()  # registered at D offline; read off the card
+    for pid in (known, not_yet_recorded):
+        verdicts = write(writer, e.lot("blocked_positive", producer_id=pid),
+                         e.certificate(producer_id=pid)).verdicts
+        assert [v.rejection.code if v.rejection else None for v in verdicts] == [
+            "foreign_producer"] * 2, pid
+    assert scalar(store, "SELECT count(*) FROM credit_events") == 0
+    assert scalar(store, "SELECT count(*) FROM certificates") == 0
+    # The producer's own station may: D2 (same station) and D itself.
+    assert write(writer, d2.lot("blocked_positive", producer_id=known)).verdicts[0].outcome is (
+        Outcome.RECORDED)
+    assert write(writer, d.certificate(producer_id=not_yet_recorded)).verdicts[0].outcome is (
+        Outcome.RECORDED)
+    assert scalar(store, "SELECT count(*) FROM credit_events") == 1
