@@ -33,7 +33,7 @@ from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
 from . import actions, dashboard, operator, public
-from .bodylimit import BodyLimitMiddleware, SecurityHeaders
+from .bodylimit import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeaders
 from .deps import readers
 from .errors import ApiError
 from .pages import STATIC, make_templates, render
@@ -203,4 +203,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return _error(request, 500, "internal", "an internal error occurred")
+        response = _error(request, 500, "internal", "an internal error occurred")
+        # Starlette answers this one from outside every middleware: add the headers here.
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response

@@ -144,3 +144,16 @@ def test_a_revoked_key_and_time_end_dashboard_sessions(server: str, keys: Keys,
 
 def test_secure_cookies_is_the_default() -> None:
     assert load_settings(None).api.secure_cookies is True
+
+
+def test_a_500_carries_the_security_headers_too(server: str, monkeypatch: pytest.MonkeyPatch,
+                                                kiosk: FakeKiosk, writer: BatchWriter) -> None:
+    import cloud_bridge.api.public as public
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(public, "lookup", broken)
+    status, head, body = request(server, "GET", f"/api/v1/certificates/{kiosk.new_token()}")
+    assert status == 500 and b"Traceback" not in body
+    assert all(name in head for name in SECURITY_HEADERS), head
