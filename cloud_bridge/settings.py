@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -119,7 +120,13 @@ class ApiSection(Section):
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = Field(
         default="http://127.0.0.1:8080",
-        description="Base URL of the public pages, as certificate QR codes reach them.",
+        description="Base URL of the public pages, as certificate QR codes reach them (https in "
+        "production). A kiosk's certificate whose verify_url is not below it is refused.",
+    )
+    former_public_base_urls: list[str] = Field(
+        default_factory=list,
+        description="Earlier public base URLs whose certificates are still accepted (after a "
+        "move to a new address, while kiosks still print the old one).",
     )
     public_rate_per_minute: float = Field(
         default=120, ge=0,
@@ -134,7 +141,24 @@ class ApiSection(Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024,
                                 description="Larger request bodies are refused with 413.")
     secure_cookies: bool = Field(
-        default=False, description="Mark the dashboard's login cookie Secure (behind HTTPS).")
+        default=True,
+        description="Mark the dashboard's login cookie Secure: the browser sends it over HTTPS "
+        "only. Turn off only for a dashboard served over plain http on this machine (the demo).")
+
+    @field_validator("public_base_url", "former_public_base_urls")
+    @classmethod
+    def _check_base_url(cls, value: str | list[str]) -> str | list[str]:
+        for url in [value] if isinstance(value, str) else value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+                    or parts.fragment or parts.username:
+                raise ValueError(f"{url!r} must be an http(s) URL with a host and no query")
+        return value
+
+    @property
+    def accepted_base_urls(self) -> tuple[str, ...]:
+        """The base URLs a kiosk's ``verify_url`` may point below (current first)."""
+        return (self.public_base_url, *self.former_public_base_urls)
 
 
 class DashboardSection(Section):
@@ -170,7 +194,15 @@ class DashboardSection(Section):
 
 class RetentionSection(Section):
     days: int = Field(default=730, ge=180,
-                      description="Keep records this long (law: 2 years; measures: 6 months).")
+                      description="Keep records this long (law: 2 years; measures: 6 months; "
+                      "at least the credit rule's 365-day window).")
+
+    @field_validator("days")
+    @classmethod
+    def _at_least_the_rule_windows(cls, value: int) -> int:
+        from cloud_bridge.registry.prune import check_retention  # the rule lives there
+
+        return check_retention(value)
 
 
 class BridgeSettings(EnvOverFileSettings):

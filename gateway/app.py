@@ -117,7 +117,9 @@ class Gateway:
                 timezone=settings.clock.zone(),
             )
         producers = ProducerRegistry(db, outbox, clock, device_id=identity.device_id,
-                                     station_id=settings.device.station_id)
+                                     station_id=settings.device.station_id,
+                                     pin_attempts=settings.session.pin_attempts,
+                                     pin_max_failures=settings.session.pin_max_failures)
         lots = LotLedger(db, outbox)
         recovered = lots.recover()  # sessions a power cut or crash left open
         if recovered:

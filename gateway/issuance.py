@@ -5,14 +5,15 @@ the kiosk database *and* queued in the outbox in one transaction, before anythin
 or shown, so a printed certificate always exists in the ledger; a power cut in the middle
 leaves either a fully issued, queued certificate or nothing.
 
-The public token (the QR) is 128 random bits; the human serial ``{station}-{yyyymmdd}-{n}``
-counts per local day and is never used to look a certificate up.
+The public token (the QR) is 128 random bits bound to this kiosk's device id
+(``protocol.certificate_rules.make_token``: the cloud refuses a token that another kiosk made,
+so nobody who reads a printed QR can claim it first); the human serial
+``{station}-{yyyymmdd}-{n}`` counts per local day and is never used to look a certificate up.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from protocol import (
     StripReading,
     TestSummary,
 )
+from protocol.bound_ids import make_token
 from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSION, verify_url
 
 from .clock import KioskClock
@@ -114,7 +116,7 @@ class CertificateIssuer:
             raise IssuanceRefused(f"not every test is negative ({listed})")
         names = analyte_names or {}
         stamp = self.clock.now()
-        token = secrets.token_urlsafe(16)
+        token = make_token(self.outbox.sealer.device_id)
         tests = [
             TestSummary(
                 reading_id=r.reading_id,

@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from protocol import EventName, Producer, Roster, RosterEntry
+from protocol.bound_ids import make_producer_id
 
 from .clock import KioskClock
 from .outbox import Outbox
+from .pin_lockout import PinCheck, PinLockout
 from .pins import BadPin, hash_pin, pin_matches
 from .storage import KioskDatabase, kv
 
@@ -83,12 +85,15 @@ class KnownProducer:
 
 class ProducerRegistry:
     def __init__(self, db: KioskDatabase, outbox: Outbox, clock: KioskClock, *,
-                 device_id: str, station_id: str) -> None:
+                 device_id: str, station_id: str, pin_attempts: int = 3,
+                 pin_max_failures: int = 9) -> None:
         self.db = db
         self.outbox = outbox
         self.clock = clock
         self.device_id = device_id
         self.station_id = station_id
+        self.pins = PinLockout(db, attempts=pin_attempts, max_failures=pin_max_failures,
+                               now=lambda: clock.now().time)
 
     # ------------------------------------------------------------------ registering
 
@@ -106,7 +111,8 @@ class ProducerRegistry:
             raise RegistrationError("pin", str(exc)) from None
         stamp = self.clock.now()
         fields = {
-            "producer_id": f"P-{self.station_id}-{secrets.token_hex(5).upper()}",
+            # Bound to this kiosk (protocol.bound_ids): no other kiosk can register it first.
+            "producer_id": make_producer_id(self.device_id, self.station_id),
             "kind": kind,
             "name": name,
             "phone": phone,
@@ -155,11 +161,19 @@ class ProducerRegistry:
         return KnownProducer(RosterEntry.model_validate_json(row[0]), row[1]) if row else None
 
     def verify_pin(self, producer_id: str, pin: str) -> bool:
-        """Whether ``pin`` is this producer's PIN (False if unknown or without a PIN)."""
+        """Whether ``pin`` is this producer's PIN (False if unknown or without a PIN).
+
+        Counts nothing: a person's PIN goes through ``check_pin``.
+        """
         producer = self.get(producer_id)
         if producer is None or producer.entry.pin_hash is None:
             return False
         return pin_matches(pin, producer.entry.pin_hash)
+
+    def check_pin(self, producer_id: str, pin: str) -> PinCheck:
+        """A PIN typed on the keypad: refused unchecked while the name is locked, and a wrong
+        one counted (``pin_lockout``), across sessions and restarts."""
+        return self.pins.check(producer_id, lambda: self.verify_pin(producer_id, pin))
 
     def recent(self, limit: int = 6) -> list[KnownProducer]:
         """Producers seen at this kiosk lately, newest first (active ones only)."""

@@ -168,7 +168,14 @@ class SessionSection(_Section):
         default=30.0, ge=3,
         description="A warning with one tap to continue is shown this long before the end.",
     )
-    pin_attempts: int = Field(default=3, ge=1, le=10)
+    pin_attempts: int = Field(
+        default=3, ge=1, le=10,
+        description="Wrong PINs in a row before a name is locked for a while (5 min, then "
+        "doubling each time).")
+    pin_max_failures: int = Field(
+        default=9, ge=3, le=30,
+        description="Wrong PINs in a row before a name is locked until station staff unlock it "
+        "(nongan pins unlock); the producer's card still works.")
     recent_producers: int = Field(default=6, ge=0, le=12)
     origins: list[OriginChoice] = Field(
         default_factory=list,

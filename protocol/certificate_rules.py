@@ -3,6 +3,8 @@
 From MARA Order 2025 No. 4 (Certificate Management Measures, in force 2026-02-01). The promise
 wording is fixed by style; both the kiosk (which issues) and the cloud (which checks and
 re-issues for purchasers) use these, so they live with the wire contract.
+
+A kiosk's certificate tokens are bound to it: ``protocol.bound_ids``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from .messages import CertificateStyle
 
 TITLE = "承诺达标合格证"
 TEMPLATE_VERSION = "MARA-2025-4"
+TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
+"""The template versions the cloud accepts on a kiosk's certificate (add one when a new
+style is introduced; keep an old one while its certificates may still arrive)."""
 
 PROMISE_TEXT: dict[CertificateStyle, str] = {
     CertificateStyle.PRODUCER: (
@@ -32,3 +37,4 @@ STYLE_NAME: dict[CertificateStyle, str] = {
 def verify_url(public_base_url: str, token: str) -> str:
     """The URL a certificate's QR code carries: the cloud's public page for the token."""
     return f"{public_base_url.rstrip('/')}/c/{token}"
+

@@ -41,7 +41,9 @@ MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
 """Base64url (unpadded) of a 64-byte Ed25519 signature."""
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
-"""A certificate's public, unguessable token (at least 128 random bits, base64url)."""
+"""A certificate's public, unguessable token (at least 128 random bits, base64url). A kiosk's
+tokens are bound to it (``protocol.bound_ids.make_token``); the cloud's re-issues are
+random."""
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=500)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -253,10 +255,15 @@ class TestSummary(_Model):
 class Certificate(_Model):
     """A commitment compliance certificate (承诺达标合格证), as issued at the kiosk."""
 
-    token: Token
+    token: Token = Field(
+        description="Public token (the QR): made by the issuing kiosk as base64url(16 random "
+        "bytes + the first 16 bytes of SHA-256('nongan/v1/certificate-token' NUL device_id NUL "
+        "nonce)), so the cloud can check that it belongs to the kiosk that sends it.")
     serial: Serial
     style: CertificateStyle
-    template_version: ShortText = Field(description="Certificate template, e.g. 'MARA-2025-4'.")
+    template_version: ShortText = Field(
+        description="Certificate template, e.g. 'MARA-2025-4'; the cloud accepts only the "
+        "versions it knows.")
     product_code: Code
     product_name: ShortText
     quantity: Quantity
@@ -266,14 +273,16 @@ class Certificate(_Model):
     producer_id: Code
     promisor_name: ShortText
     promisor_phone: Phone
-    promise: Text
+    promise: Text = Field(description="The fixed promise wording of the style, exactly.")
     basis: list[Basis] = Field(min_length=1, max_length=3)
     tests: list[TestSummary] = Field(default_factory=list, max_length=32)
     issued_at: AwareDatetime
     time_synced: bool
     station_id: Code
     place_code: PlaceCode | None = None
-    verify_url: Annotated[str, StringConstraints(max_length=300)]
+    verify_url: Annotated[str, StringConstraints(max_length=300)] = Field(
+        description="The cloud's public page for this token: its public base URL + '/c/' + "
+        "token; the cloud refuses any other.")
     sources: list[Token] = Field(default_factory=list, max_length=100)
 
 
@@ -314,7 +323,9 @@ PinHash = Annotated[
 class Producer(_Model):
     """A producer (farmer, cooperative, enterprise) as the kiosks and the cloud know them."""
 
-    producer_id: Code = Field(description="Made where the producer first registered.")
+    producer_id: Code = Field(
+        description="Made where the producer first registered: P-{station}-{20 hex digits}, "
+        "bound to the registering kiosk (protocol.bound_ids), so no other kiosk can claim it.")
     kind: ProducerKind = "farmer"
     name: ShortText
     phone: Phone

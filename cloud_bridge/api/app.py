@@ -35,7 +35,7 @@ from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
 from . import actions, dashboard, dead_letters_pages, operator, public
-from .bodylimit import BodyLimitMiddleware, SecurityHeaders
+from .bodylimit import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeaders
 from .deps import readers
 from .errors import ApiError
 from .pages import STATIC, make_templates, render
@@ -103,10 +103,12 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
     app.state.templates = make_templates()
     app.state.public_bucket = TokenBucket(settings.api.public_rate_per_minute,
                                           settings.api.public_burst)
+    # The last added runs first: the security headers wrap everything, the rate limit's 429
+    # and the body limit's 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicRateLimit, bucket=app.state.public_bucket,
                        trusted=set(settings.api.trusted_proxies))
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     _install_error_handlers(app)
 
@@ -229,4 +231,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return _error(request, 500, "internal", "an internal error occurred")
+        response = _error(request, 500, "internal", "an internal error occurred")
+        # Starlette answers this one from outside every middleware: add the headers here.
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response

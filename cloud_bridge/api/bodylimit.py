@@ -1,8 +1,13 @@
 """Protective ASGI middleware: request bodies over a size limit get 413 before the app reads
 them, and every response carries the security headers.
 
-A declared ``Content-Length`` over the limit is answered at once; a chunked body is counted as
-it arrives and cut off when it passes the limit. Pure ASGI, so it also guards form posts.
+A declared ``Content-Length`` over the limit is answered at once. A chunked body (no length
+declared) is read here first, up to the limit, and handed to the app whole; past the limit it
+is answered 413 without the app ever running. (Letting the app read it and raising from
+``receive`` does not work: FastAPI turns any error while reading a body into its own 400.)
+A body that outgrows its declared length on the way (which a server should not let happen) is
+cut off with 413 too, and whatever the app answers after that is dropped. Pure ASGI, so it also
+guards form posts.
 """
 
 from __future__ import annotations
@@ -14,10 +19,6 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -27,6 +28,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared: int | None = None
+        chunked = False
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -35,32 +38,75 @@ class BodyLimitMiddleware:
                     await _reply(send, 400, "bad_request", "Content-Length is not a number")
                     return
                 if declared > self.max_bytes:
-                    await _reply(send, 413, "too_large",
-                                 f"request body over {self.max_bytes} bytes")
+                    await self._too_large(send)
                     return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if chunked and declared is None:
+            body = await self._read_up_to_limit(receive)
+            if body is None:
+                await self._too_large(send)
+                return
+            receive = _replay(body, receive)
+        await self._counted(scope, receive, send)
+
+    async def _read_up_to_limit(self, receive: Any) -> bytes | None:
+        """The whole body, or None once it passes the limit (the rest is never read)."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message: Message = await receive()
+            if message["type"] != "http.request":  # the client went away: nothing to serve
+                return b"".join(parts)
+            part = message.get("body", b"")
+            size += len(part)
+            if size > self.max_bytes:
+                return None
+            parts.append(part)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+    async def _counted(self, scope: Scope, receive: Any, send: Any) -> None:
         seen = 0
-        started = False
+        started = answered = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, answered
             message: Message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not answered:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    answered = True
+                    if not started:
+                        await self._too_large(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if answered:
+                return  # we answered 413: the app's own answer to a cut-off body is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _reply(send, 413, "too_large", f"request body over {self.max_bytes} bytes")
+        await self.app(scope, counted_receive, guarded_send)
+
+    async def _too_large(self, send: Any) -> None:
+        await _reply(send, 413, "too_large", f"request body over {self.max_bytes} bytes")
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 async def _reply(send: Any, status: int, error: str, detail: str) -> None:

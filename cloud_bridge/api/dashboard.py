@@ -1,8 +1,10 @@
 """The operators' dashboard: server-rendered pages behind a login with an API key.
 
-The key is checked against its hash and kept in an HttpOnly, SameSite=Strict cookie; forms
-that change something also carry a token derived from the key (double submit), so another site
-cannot post them. Operator and supervisor keys open the pages; a market key gets a 403 page.
+The key is checked against its hash once, at login; the HttpOnly, SameSite=Strict (and, by
+default, Secure) cookie then holds a random session id, never the key (``registry.logins``):
+logging out ends it, and so do a revoked key and 12 hours. Forms that change something also
+carry a token derived from the session id (double submit), so another site cannot post them.
+Operator and supervisor keys open the pages; a market key gets a 403 page.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from cloud_bridge.registry import alerts as alert_rules
-from cloud_bridge.registry import certificates, queries
+from cloud_bridge.registry import certificates, logins, queries
 from cloud_bridge.registry.certificates import RevokeRequest
 from cloud_bridge.registry.credit import LEVEL_NAMES
 from cloud_bridge.registry.fleet import fleet
 from cloud_bridge.registry.ingest_health import ingest_health
-from cloud_bridge.registry.keys import Principal, authenticate
+from cloud_bridge.registry.keys import Principal
 from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.registry_models import Role
 from cloud_bridge.store.types import utcnow
 from protocol.config import describe_error
 
 from . import charts
-from .deps import COOKIE, presented_key, principal, readers, settings_of, writers
+from .deps import COOKIE, presented_key, presented_session, principal, readers, settings_of, writers
 from .errors import ApiError
 from .pages import render
 from .public import check_token, issue_time
@@ -48,8 +50,8 @@ def _staff(request: Request) -> Principal:
 
 
 def csrf_token(request: Request) -> str:
-    key = presented_key(request) or ""
-    return hashlib.sha256(b"csrf:" + key.encode()).hexdigest()[:32]
+    secret = presented_session(request) or presented_key(request) or ""
+    return hashlib.sha256(b"csrf:" + secret.encode()).hexdigest()[:32]
 
 
 def _page(request: Request, name: str, who: Principal, **context: Any) -> HTMLResponse:
@@ -64,18 +66,23 @@ def login_form(request: Request, failed: int = 0) -> HTMLResponse:
 
 @router.post("/dashboard/login")
 def login(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
-    with readers(request)() as session:
-        who = authenticate(session, key.strip())
-    if who is None:
+    with writers(request).begin() as session:
+        opened = logins.open_session(session, key.strip())
+    if opened is None:
         return RedirectResponse("/dashboard/login?failed=1", status_code=303)
     response = RedirectResponse("/dashboard", status_code=303)
-    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict",
-                        secure=settings_of(request).api.secure_cookies, max_age=12 * 3600)
+    response.set_cookie(COOKIE, opened[0], httponly=True, samesite="strict",
+                        secure=settings_of(request).api.secure_cookies,
+                        max_age=int(logins.LIFETIME.total_seconds()))
     return response
 
 
 @router.post("/dashboard/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        with writers(request).begin() as session:
+            logins.close_session(session, session_id)
     response = RedirectResponse("/dashboard/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

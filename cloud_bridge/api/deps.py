@@ -6,8 +6,8 @@ same engine.
 
 Rate limits on the public routes are ``ratelimit.PublicRateLimit`` (middleware).
 Callers authenticate with ``Authorization: Bearer <key>``; the dashboard's pages also accept
-the key from its HttpOnly login cookie. ``require(*roles)`` answers 401 without a valid key and
-403 with a key of another role.
+its HttpOnly login cookie, which holds a session id (``registry.logins``), never the key.
+``require(*roles)`` answers 401 without a valid key and 403 with a key of another role.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud_bridge.patterns import CODE_PATTERN, DEVICE_ID_PATTERN, TOKEN_PATTERN
+from cloud_bridge.registry import logins
 from cloud_bridge.registry.keys import Principal, authenticate
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.store.registry_models import Role
 
 from .errors import ApiError
 
-COOKIE = "nongan_key"
+COOKIE = "nongan_session"
+"""The dashboard's login cookie: a session id (``registry.logins``)."""
 
 
 def readers(request: Request) -> sessionmaker[Session]:
@@ -47,30 +49,37 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def presented_key(request: Request) -> str | None:
-    """The key from ``Authorization: Bearer``, else from the dashboard's cookie.
+    """The key from ``Authorization: Bearer``, if any."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+def presented_session(request: Request) -> str | None:
+    """The dashboard's session id from its cookie, where the cookie counts.
 
     The cookie counts for reading, and for the dashboard's own forms (which carry a CSRF
     token); an API call that changes something must present the key in the header, so no other
     site can make a logged-in browser do it.
     """
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
     if request.method in SAFE_METHODS or request.url.path.startswith("/dashboard/"):
         return request.cookies.get(COOKIE)
     return None
 
 
 def principal(request: Request) -> Principal | None:
-    """The caller, or None if no valid key was presented."""
+    """The caller, or None if no valid key (or open dashboard session) was presented."""
     cached: Principal | bool | None = getattr(request.state, "principal", False)
     if cached is not False:
         return cached if isinstance(cached, Principal) else None
     key = presented_key(request)
+    session_id = None if key else presented_session(request)
     who = None
-    if key:
+    if key or session_id:
         with readers(request)() as session:
-            who = authenticate(session, key)
+            who = (authenticate(session, key) if key
+                   else logins.principal_of(session, session_id or ""))
     request.state.principal = who
     return who
 

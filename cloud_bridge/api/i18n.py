@@ -23,6 +23,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "status_valid_note": "本证由登记的检测终端签发，真实有效。",
         "status_voided_note": "本证已由签发终端作废，不能再作为合格证明。",
         "status_revoked_note": "本证已被监管人员撤销，不能再作为合格证明。",
+        "status_source_withdrawn": "来源证书已撤销或作废",
+        "status_source_withdrawn_note": "本证所依据的来源合格证已被撤销或作废，"
+        "不能再作为合格证明。",
+        "withdrawn_sources": "已撤销或作废的来源",
         "genuine": "真实性",
         "genuine_yes": "已验证：记录来自已登记终端的签名数据",
         "product": "产品名称",
@@ -123,6 +127,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "status_valid_note": "Issued by an enrolled testing kiosk; genuine and current.",
         "status_voided_note": "Voided by the kiosk that issued it; no longer proof of compliance.",
         "status_revoked_note": "Revoked by a supervisor; no longer proof of compliance.",
+        "status_source_withdrawn": "A source certificate was revoked or voided",
+        "status_source_withdrawn_note": "A certificate this one was re-issued from has been "
+        "revoked or voided; it is no longer proof of compliance.",
+        "withdrawn_sources": "Withdrawn sources",
         "genuine": "Genuine",
         "genuine_yes": "Verified: signed data from an enrolled kiosk",
         "product": "Product",

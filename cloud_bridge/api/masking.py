@@ -29,12 +29,34 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
+_SEPARATOR = r"[ \u3000\-\u2010-\u2014\uff0d.]"
+"""What people put between digit groups: spaces (also full-width), hyphens and dashes, dots."""
+_NUMBER = re.compile(
+    rf"(?<![\dXx+])\+?\d(?:{_SEPARATOR}?\d){{6,}}(?:{_SEPARATOR}?[Xx])?(?![\dXx])")
+"""Seven or more digits (a phone, a landline, a resident ID with its X) however grouped."""
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}")
+
+
+def mask_free_text(text: str) -> str:
+    """Hide phone numbers and ID numbers anywhere in free text, however they are grouped:
+    ``电话 138 1234 5678`` -> ``电话 138****5678``, ``220122-19900101-1234`` ->
+    ``2201**********1234``. Any other run of seven or more digits is masked like a phone; a
+    date (``2025-03-01``) is left as it is. Full-width digits count as digits."""
+    return _NUMBER.sub(_mask_number, text)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    value = match.group(0)
+    if _DATE.fullmatch(value):
+        return value
+    chars = "".join(str(int(ch)) if ch.isdigit() else "X"
+                    for ch in value if ch.isdigit() or ch in "Xx")
+    if len(chars) in (15, 18) and not value.startswith("+"):  # resident ID (old and new)
+        return chars[:4] + "*" * (len(chars) - 8) + chars[-4:]
+    return mask_phone(value)
+
+
 def mask_id_number(text: str) -> str:
-    """Hide a resident ID number (18 characters) or any long digit run inside free text:
-    ``220122199001011234`` -> ``2201**********1234``."""
-
-    def _mask(match: re.Match[str]) -> str:
-        value = match.group(0)
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-    return re.sub(r"\d{14,17}[\dXx]", _mask, text)
+    """Hide a resident ID number (18 characters), and any phone or long digit run, inside free
+    text: ``220122199001011234`` -> ``2201**********1234`` (``mask_free_text``)."""
+    return mask_free_text(text)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from cloud_bridge.registry.certificates import CertificateDetails
 from cloud_bridge.registry.times import ShownTime
 
-from .masking import mask_id_number, mask_name, mask_phone
+from .masking import mask_free_text, mask_name, mask_phone
 
 
 class ErrorView(BaseModel):
@@ -71,6 +71,12 @@ class SourceView(BaseModel):
     status: str
 
 
+class WithdrawnSourceView(BaseModel):
+    token: str
+    serial: str
+    status: str = Field(description="voided or revoked")
+
+
 class ReadingSummaryView(BaseModel):
     analyte_code: str
     analyte_name: str
@@ -85,8 +91,9 @@ class CertificateView(BaseModel):
 
     token: str
     serial: str
-    status: str = Field(description="issued (valid), voided (by its kiosk) or revoked")
-    valid: bool
+    status: str = Field(description="issued, voided (by its kiosk) or revoked")
+    valid: bool = Field(description="Issued, and (for a re-issue) no source up its chain was "
+                        "voided or revoked.")
     style: str
     template_version: str
     product_code: str
@@ -113,10 +120,18 @@ class CertificateView(BaseModel):
     origin: str = Field(description="kiosk, or cloud (a purchaser's re-issue)")
     verify_url: str
     sources: list[SourceView]
+    source_withdrawn: list[WithdrawnSourceView] = Field(
+        default_factory=list,
+        description="Re-issues: the voided or revoked certificates up its chain of sources.")
     recorded_at: datetime = Field(description="When the cloud received it.")
     voided: VoidView | None = None
     revoked: RevocationView | None = None
     checks: list[CheckView] = Field(default_factory=list)
+
+
+def _masked(text: str | None) -> str | None:
+    # Free text anyone holding the token sees: a reason may quote a phone or an ID number.
+    return None if text is None else mask_free_text(text)
 
 
 def certificate_view(details: CertificateDetails, shown: ShownTime) -> CertificateView:
@@ -124,22 +139,23 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
     data: dict[str, Any] = record.data
     voided = revoked = None
     if record.void_seq is not None:
-        voided = VoidView(reason=record.void_reason, voided_at=record.voided_at)
+        voided = VoidView(reason=_masked(record.void_reason), voided_at=record.voided_at)
     if record.status == "revoked":
-        revoked = RevocationView(reason=record.revoke_reason, revoked_at=record.revoked_at)
+        revoked = RevocationView(reason=_masked(record.revoke_reason),
+                                 revoked_at=record.revoked_at)
     return CertificateView(
         token=record.token,
         serial=record.serial,
         status=record.status,
-        valid=record.status == "issued",
+        valid=record.status == "issued" and not details.withdrawn,
         style=record.style,
         template_version=data.get("template_version", ""),
         product_code=record.product_code,
-        product_name=record.product_name,
+        product_name=mask_free_text(record.product_name),
         quantity=record.quantity,
         unit=record.unit,
         origin_code=record.origin_code,
-        origin_detail=mask_id_number(data.get("origin_detail", "")),
+        origin_detail=mask_free_text(data.get("origin_detail", "")),
         producer_id=record.producer_id,
         promisor_name=mask_name(data.get("promisor_name", "")),
         promisor_phone=mask_phone(data.get("promisor_phone", "")),
@@ -159,9 +175,11 @@ def certificate_view(details: CertificateDetails, shown: ShownTime) -> Certifica
         sources=[SourceView(token=src.token, serial=src.serial, product_name=src.product_name,
                             quantity=link.quantity, unit=src.unit, status=src.status)
                  for link, src in details.sources],
+        source_withdrawn=[WithdrawnSourceView(token=w.token, serial=w.serial, status=w.status)
+                          for w in details.withdrawn],
         recorded_at=record.recorded_at,
         voided=voided,
         revoked=revoked,
-        checks=[CheckView(market=c.market, result=c.result, reason=c.reason,
+        checks=[CheckView(market=c.market, result=c.result, reason=_masked(c.reason),
                           checked_at=c.checked_at) for c in details.checks],
     )

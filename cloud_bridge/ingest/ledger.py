@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, updat
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_bridge.registry import producers
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
 from cloud_bridge.store.ingest_models import LedgerSkip
@@ -33,7 +34,7 @@ from cloud_bridge.store.models import (
     table_of,
 )
 from cloud_bridge.store.registry_models import Lot
-from protocol import CertificateEvent, CertificateVoided
+from protocol import CertificateEvent, CertificateVoided, ProducerEvent
 
 from . import rows
 from .inbound import Accepted, Outcome, Rejection
@@ -138,6 +139,7 @@ def store_ledger(
             new.append(item)
 
     new = _reject_foreign_voids(session, new, verdicts)
+    new = _reject_foreign_producer_events(session, new, verdicts)
     if careful:
         for item in new:
             verdicts[id(item)] = _insert_one(session, item)
@@ -224,6 +226,29 @@ def _reject_foreign_voids(
             ))
         else:
             kept.append(item)
+    return kept
+
+
+def _reject_foreign_producer_events(
+    session: Session, new: list[Accepted], verdicts: dict[int, LedgerVerdict]
+) -> list[Accepted]:
+    """A kiosk may register producers only as itself, change only its station's, and name
+    only its station's in a lot or certificate (``registry.producers``)."""
+    events = [i.message for i in new if isinstance(i.message, ProducerEvent)]
+    mentions = [(_msg_id(i), i.device_id, pid) for i in new
+                if (pid := rows.producer_named(i)) is not None]
+    refused = producers.refusals(session, events) | producers.mention_refusals(session,
+                                                                                mentions)
+    if not refused:
+        return new
+    kept = []
+    for item in new:
+        refusal = refused.get(_msg_id(item))
+        if refusal is None:
+            kept.append(item)
+        else:
+            verdicts[id(item)] = LedgerVerdict(item, Outcome.DEAD_LETTER,
+                                               Rejection(refusal.code, refusal.reason))
     return kept
 
 

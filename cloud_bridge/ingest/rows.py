@@ -89,6 +89,16 @@ def certificate_row(item: Accepted) -> dict[str, Any] | None:
     }
 
 
+def producer_named(item: Accepted) -> str | None:
+    """The producer a lot or an issued certificate is for (None for other records)."""
+    msg = item.message
+    if isinstance(msg, LotEvent):
+        return msg.producer_id
+    if isinstance(msg, CertificateEvent) and isinstance(msg.body, CertificateIssued):
+        return msg.body.certificate.producer_id
+    return None
+
+
 def void_of(item: Accepted) -> CertificateVoided | None:
     msg = item.message
     if isinstance(msg, CertificateEvent) and isinstance(msg.body, CertificateVoided):

@@ -104,7 +104,8 @@ class IngestWorker:
         self.client_id = client_id or settings.ingest.client_id
         self.stats = WorkerStats()
         self._engine = engine
-        self._writer = BatchWriter(engine, payload_cap=settings.ingest.dead_letter_payload_cap)
+        self._writer = BatchWriter(engine, payload_cap=settings.ingest.dead_letter_payload_cap,
+                                   public_base_urls=settings.api.accepted_base_urls)
         self._next_roster_poll = 0.0
         self._filters = mqtt_setup.subscription_filters(settings.ingest)
         self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()

@@ -30,6 +30,7 @@ from protocol import ProtocolError
 from protocol.batch import is_batch_topic, split_batch
 
 from . import follow_ups, isolation, watermarks
+from .claims import check_claims
 from .classify import KnownDevice, check_device, check_signature, decode_inbound
 from .dead_letters import settle_recorded, store_dead_letters
 from .inbound import Accepted, BatchResult, Inbound, Outcome, Rejection, Verdict
@@ -61,11 +62,15 @@ class BatchWriter:
     Args:
         engine: the store's engine (from ``make_engine``, writer mode on SQLite).
         payload_cap: bytes of a dead-lettered payload to keep.
+        public_base_urls: the cloud's public base URLs a certificate's ``verify_url`` may
+            point below (``claims.check_claims``).
     """
 
-    def __init__(self, engine: Engine, *, payload_cap: int = 256 * 1024) -> None:
+    def __init__(self, engine: Engine, *, payload_cap: int = 256 * 1024,
+                 public_base_urls: Sequence[str] = ()) -> None:
         self.engine = engine
         self.payload_cap = payload_cap
+        self.public_base_urls = tuple(public_base_urls)
         self._keys: dict[str, str] = {}
 
     def write(self, batch: Sequence[Inbound]) -> BatchResult:
@@ -136,7 +141,8 @@ class BatchWriter:
                 if isinstance(item, Rejection):
                     reject(inbound, item)
                     continue
-                problem = check_device(item, devices, prepared.verified)
+                problem = (check_device(item, devices, prepared.verified)
+                           or check_claims(item, self.public_base_urls))
                 if problem is not None:
                     reject(inbound, problem, item.device_id, getattr(item.message, "seq", None))
                 else:

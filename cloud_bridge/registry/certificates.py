@@ -6,8 +6,15 @@
   reason (a ``market_rejection`` credit event). The public page shows the checks.
 - ``reissue``: a purchaser who mixes or splits lots issues a new certificate (样式二) naming its
   sources and how much it takes from each. Refused: a source that is voided, revoked, positive
-  or already fully used; a source of another product or unit; quantities that do not add up.
-  The sources' rows are locked for the check, so two re-issues cannot both take the last kilo.
+  or already fully used; a source re-issued (at any depth) from a voided or revoked one; a
+  source of another product or unit; quantities that do not add up. The sources' rows are
+  locked for the check, so two re-issues cannot both take the last kilo.
+- ``withdrawn_sources``: revocation reaches re-issues. A re-issue rests on its sources'
+  promises; when one of them, or one of theirs, is later voided or revoked, the re-issue keeps
+  its own status (only a supervisor revokes, with a reason, and the purchaser's credit is not
+  charged for the producer's fault) but is shown as not valid, naming the withdrawn source, and
+  cannot be re-issued from. Computed when read, so a revocation reaches every re-issue below it
+  at once, at any depth.
 
 Every function works inside the caller's transaction (the API commits).
 """
@@ -20,7 +27,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from cloud_bridge.store.models import (
@@ -28,6 +35,7 @@ from cloud_bridge.store.models import (
     CertificateRecord,
     CertificateStatus,
     StripReadingRecord,
+    table_of,
 )
 from cloud_bridge.store.registry_models import CertificateSource, Lot, MarketCheck
 from cloud_bridge.store.types import utcnow
@@ -82,6 +90,15 @@ class ReissueRequest(_Body):
     sources: list[SourceUse] = Field(min_length=1, max_length=100)
 
 
+@dataclass(frozen=True, slots=True)
+class WithdrawnSource:
+    """A voided or revoked certificate somewhere up a re-issue's chain of sources."""
+
+    token: str
+    serial: str
+    status: str
+
+
 @dataclass
 class CertificateDetails:
     """A certificate with what the cloud knows around it."""
@@ -90,10 +107,34 @@ class CertificateDetails:
     checks: list[MarketCheck] = field(default_factory=list)
     sources: list[tuple[CertificateSource, CertificateRecord]] = field(default_factory=list)
     used_by: list[CertificateSource] = field(default_factory=list)
+    withdrawn: list[WithdrawnSource] = field(default_factory=list)
+    """Voided or revoked certificates up its chain of sources (re-issues only)."""
 
     @property
     def used_quantity(self) -> float:
         return sum(u.quantity for u in self.used_by)
+
+
+_LINK = table_of(CertificateSource)
+_CERT = table_of(CertificateRecord)
+
+
+def withdrawn_sources(db: Session | Connection, token: str) -> list[WithdrawnSource]:
+    """The voided or revoked certificates among ``token``'s sources, their sources, and so on.
+
+    One recursive query. A re-issue can only name certificates that exist already, so the
+    links form no cycle; UNION (not UNION ALL) would end the walk even if one did.
+    """
+    chain = (select(_LINK.c.source_token.label("token"))
+             .where(_LINK.c.token == token).cte("chain", recursive=True))
+    chain = chain.union(select(_LINK.c.source_token)
+                        .join(chain, _LINK.c.token == chain.c.token))
+    found = db.execute(
+        select(_CERT.c.token, _CERT.c.serial, _CERT.c.status)
+        .join(chain, chain.c.token == _CERT.c.token)
+        .where(_CERT.c.status != CertificateStatus.ISSUED)
+        .order_by(_CERT.c.serial, _CERT.c.token)).all()
+    return [WithdrawnSource(t, serial, status) for t, serial, status in found]
 
 
 def get(session: Session, token: str, *, with_uses: bool = False) -> CertificateDetails:
@@ -114,6 +155,7 @@ def get(session: Session, token: str, *, with_uses: bool = False) -> Certificate
             .join(CertificateRecord, CertificateRecord.token == CertificateSource.source_token)
             .where(CertificateSource.token == token)
             .order_by(CertificateSource.source_token)).all()]
+        details.withdrawn = withdrawn_sources(session, token)
     if with_uses:
         details.used_by = list(session.scalars(
             select(CertificateSource).where(CertificateSource.source_token == token)))
@@ -274,6 +316,12 @@ def _check_source(session: Session, source: CertificateRecord | None, use: Sourc
                       f"certificate in {request.unit}: convert before re-issuing")
     if is_positive(session, source):
         raise Conflict("source_positive", f"{label} is linked to a positive result")
+    if source.style == CertificateStyle.PURCHASER.value:
+        withdrawn = withdrawn_sources(session, source.token)
+        if withdrawn:
+            names = ", ".join(f"{w.serial} ({w.status})" for w in withdrawn)
+            raise Conflict("source_chain_withdrawn", f"{label} was re-issued from {names}: "
+                           "a certificate resting on a withdrawn one cannot be re-issued from")
     remaining = source.quantity - used
     if remaining <= QUANTITY_TOLERANCE * source.quantity:
         raise Conflict("source_used_up", f"{label} is already fully used")

@@ -13,7 +13,7 @@ from cloud_bridge.store.models import CertificateRecord, table_of
 from cloud_bridge.store.registry_models import CertificateSource, MarketCheck
 from protocol import CertificateStyle
 
-from .certificates import CertificateDetails
+from .certificates import CertificateDetails, withdrawn_sources
 from .errors import NotFound
 
 _CERT = table_of(CertificateRecord)
@@ -77,4 +77,5 @@ def lookup(connection: Connection, token: str) -> CertificateDetails:
     if _needs_sources(details):
         details.sources = _sources(token,
                                    connection.execute(SOURCES_QUERY, {"token": token}).all())
+        details.withdrawn = withdrawn_sources(connection, token)
     return details

@@ -1,5 +1,10 @@
 """Retention: delete records older than the retention period (default 2 years), never a
-certificate still within it.
+certificate still within it, and never evidence a rule still reads.
+
+The longest window a rule reads is the credit rule's 365 days (``credit.WINDOW``: a positive
+result counts against a producer for a year). A retention shorter than that would delete credit
+events inside the window and silently raise a producer's level (D to A), so it is refused, like
+one shorter than the measures' 180 days (``minimum_retention_days``).
 
 Age is judged by the cloud's receive time (``recorded_at`` / ``received_at``), never by a kiosk
 clock that may read 1970. A certificate past retention is still kept while a certificate within
@@ -36,7 +41,33 @@ from cloud_bridge.store.registry_models import (
 )
 from cloud_bridge.store.types import utcnow
 
+from . import credit
 from .history import log_change
+
+LEGAL_MINIMUM_DAYS = 180
+"""MARA Order 2025 No. 4: records kept at least 6 months."""
+
+
+def minimum_retention_days() -> int:
+    """The shortest retention allowed: the legal minimum, or the longest window a rule reads."""
+    return max(LEGAL_MINIMUM_DAYS, credit.WINDOW.days)
+
+
+def check_retention(days: int) -> int:
+    """``days`` if it is an allowed retention.
+
+    Raises:
+        ValueError: shorter than the legal minimum or than a rule's window (says which).
+    """
+    if days < LEGAL_MINIMUM_DAYS:
+        raise ValueError(f"retention must be at least {LEGAL_MINIMUM_DAYS} days "
+                         "(MARA Order 2025 No. 4)")
+    if days < credit.WINDOW.days:
+        raise ValueError(f"retention of {days} days is shorter than the credit rule's "
+                         f"{credit.WINDOW.days}-day window: pruning would delete the evidence "
+                         "a producer's credit level is computed from; keep at least "
+                         f"{minimum_retention_days()} days")
+    return days
 
 
 @dataclass
@@ -54,14 +85,13 @@ def prune(session: Session, *, retention_days: int, now: datetime | None = None,
     """Delete what is past retention, inside the caller's transaction.
 
     Args:
-        retention_days: how long records are kept (at least 180: the measures' minimum).
+        retention_days: how long records are kept (at least ``minimum_retention_days()``).
         dry_run: count what would go, delete nothing.
 
     Raises:
-        ValueError: a retention shorter than 180 days.
+        ValueError: a retention shorter than the measures' 180 days or a rule's window.
     """
-    if retention_days < 180:
-        raise ValueError("retention must be at least 180 days (MARA Order 2025 No. 4)")
+    check_retention(retention_days)
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     report = PruneReport(cutoff)
     cert = CertificateRecord

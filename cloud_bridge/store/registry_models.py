@@ -9,6 +9,7 @@ re-issue links, credit events and the append-only history.
 - ``roster_state``: per station, the roster version; it only grows, and every kiosk of the
   station is sent the new roster (``devices.roster_version`` says which one it was sent last).
 - ``api_keys``: operator / supervisor / market keys, stored as SHA-256 of the key only.
+- ``dashboard_sessions``: a dashboard login (the cookie holds a random id; its SHA-256 is here).
 - ``market_checks``: a market inspector's check (查验) of a certificate.
 - ``certificate_sources``: the source certificates (and quantities) of a purchaser's re-issue.
 - ``credit_events``: what counts against a producer's credit (see ``registry.credit``).
@@ -65,9 +66,14 @@ class Producer(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="kiosk clock")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     event_time: Mapped[datetime] = mapped_column(
+        # The kiosk clock is capped at the receive time now (registry.producers.event_time); the
+        # column comment is the one migration 0002 wrote.
         UTCDateTime, comment="time of the event last applied (kiosk clock if synced, else the "
         "cloud's receive time): an older event never overwrites a newer one")
     last_msg_id: Mapped[str] = mapped_column(MSG_ID)
+    last_device_id: Mapped[str | None] = mapped_column(
+        DEVICE_ID, comment="the kiosk of the event last applied: its later seq is newer")
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -118,6 +124,19 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A dashboard login: the cookie holds a random id, never the API key."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_hash: Mapped[str] = mapped_column(
+        String(64), primary_key=True,
+        comment="SHA-256 hex of the cookie's session id; the id is not kept")
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class MarketCheck(Base):

@@ -87,7 +87,6 @@ class SessionCore:
         self._changed = asyncio.Event()
         self._busy = asyncio.Lock()
         self._test_task: asyncio.Task[None] | None = None
-        self._pin_locked_until: dict[str, float] = {}
         self._view: SessionView | None = None
 
     def _require(self, action: str) -> None:

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..pin_lockout import PinLock
 from ..pins import PIN_PATTERN
 from ..producers import RegistrationError
 from .core import SessionCore, WrongStep
@@ -31,7 +32,6 @@ from .units import CERTIFICATE_UNIT, MAX_QUANTITY, units_for
 
 log = logging.getLogger(__name__)
 
-PIN_LOCK_S = 300.0
 LANGUAGES = ("zh-CN", "en")
 """The kiosk's languages, zh-CN first (the screen's catalogues and ``ui.language`` in the
 settings follow this list; a test checks they agree)."""
@@ -133,39 +133,36 @@ class KioskSession(RunningMixin, IssuingMixin, SessionCore):
             await self._enter_identify(Notice("notice.no_pin_use_card", level="error"))
             return
         self.person.pin_candidate = producer
-        self.person.pin_failures = 0
         self._go(Step.PIN)
 
     async def enter_pin(self, pin: str) -> None:
-        """The PIN typed on the keypad (never stored)."""
+        """The PIN typed on the keypad (never stored). Wrong ones are counted per producer in
+        the kiosk database (``gateway.pin_lockout``): going back and picking the name again,
+        or a restart, does not start the count again."""
         self._require("enter_pin")
         candidate = self.person.pin_candidate
         assert candidate is not None
-        locked = self._pin_locked_until.get(candidate.producer_id, 0.0)
-        if locked > self._now():
-            minutes = max(1, round((locked - self._now()) / 60))
-            await self._enter_identify(Notice("notice.pin_locked", {"minutes": minutes},
-                                              "error"))
-            return
         if not PIN_PATTERN.fullmatch(pin or ""):
             self.notice = Notice("notice.pin_format", level="error")
             self._touch()
             return
-        ok = await asyncio.to_thread(self.parts.producers.verify_pin,
-                                     candidate.producer_id, pin)
-        if ok:
+        check = await asyncio.to_thread(self.parts.producers.check_pin,
+                                        candidate.producer_id, pin)
+        if check.ok:
             await self._identified(candidate)
             return
-        self.person.pin_failures += 1
-        left = self.settings.session.pin_attempts - self.person.pin_failures
-        if left <= 0:
-            self._pin_locked_until[candidate.producer_id] = self._now() + PIN_LOCK_S
+        if check.lock is not None:
             self.person.pin_candidate = None
-            await self._enter_identify(Notice("notice.pin_locked",
-                                              {"minutes": round(PIN_LOCK_S / 60)}, "error"))
+            await self._enter_identify(self._lock_notice(check.lock))
             return
-        self.notice = Notice("notice.pin_wrong", {"left": left}, "error")
+        self.notice = Notice("notice.pin_wrong", {"left": check.left}, "error")
         self._touch()
+
+    def _lock_notice(self, lock: PinLock) -> Notice:
+        if lock.needs_staff:
+            return Notice("notice.pin_locked_staff", level="error")
+        now = self.parts.producers.pins.now()
+        return Notice("notice.pin_locked", {"minutes": lock.minutes_left(now)}, "error")
 
     async def _identified(self, producer: Any) -> None:
         self.person.producer = producer

@@ -24,7 +24,6 @@ class Person:
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     producer: KnownProducer | None = None
     pin_candidate: KnownProducer | None = None
-    pin_failures: int = 0
     recent: tuple[ProducerView, ...] | None = None
     """The identify screen's recent producers (masked), loaded off the event loop each time
     the session enters that step; None until then."""

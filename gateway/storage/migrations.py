@@ -132,6 +132,15 @@ CREATE TABLE open_sessions (
 )
 """
 
+PIN_ATTEMPTS = """
+CREATE TABLE pin_attempts (
+    producer_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL CHECK (failures > 0),
+    locked_until TEXT,
+    last_failure_at TEXT NOT NULL
+)
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_outbox", OUTBOX),
     ("0002_records", RECORDS),
@@ -140,4 +149,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0005_alarms", ALARMS),
     ("0006_producers", PRODUCERS),
     ("0007_open_sessions", OPEN_SESSIONS),
+    ("0008_pin_attempts", PIN_ATTEMPTS),
 ]

@@ -1,5 +1,5 @@
 """Technician commands: ``nongan doctor``, ``nongan calibrate`` (and ``nongan kits``, in
-``kits_cli``). Registered in ``nongan.cli.COMMAND_MODULES``.
+``kits_cli``; ``nongan pins``, in ``pins_cli``). Registered in ``nongan.cli.COMMAND_MODULES``.
 
 Exit codes: ``doctor`` 0 when no check found a fault (warnings allowed), 1 on a fault, 2 on a
 bad settings file; ``calibrate`` 0 when the calibration passed, 1 when it failed (stored) or
@@ -13,7 +13,7 @@ import json
 import sys
 
 from ..cli import add_config_arg, load_or_report
-from . import kits_cli
+from . import kits_cli, pins_cli
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -74,4 +74,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     calibrate.set_defaults(func=cmd_calibrate)
 
     kits_cli.register(subparsers)
+    pins_cli.register(subparsers)
 

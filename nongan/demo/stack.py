@@ -156,9 +156,13 @@ class DemoStack:
             database={"url": database_url},
             broker={"url": self.broker_url, "protocol": protocol},
             ingest={"shared_subscription": not embedded, "client_id": "demo-bridge"},
+            # The demo serves plain http on this machine: a Secure cookie would never come
+            # back, and the dashboard could not log in. Said once, in the log.
             api={"host": opts.host, "port": api_port,
-                 "public_base_url": f"http://{opts.host}:{api_port}"},
+                 "public_base_url": f"http://{opts.host}:{api_port}", "secure_cookies": False},
         )
+        log.warning("demo: the dashboard's login cookie is not marked Secure (plain http on "
+                    "%s); production keeps api.secure_cookies = true behind HTTPS", opts.host)
         await asyncio.to_thread(migrate, database_url)
         self.engine = make_engine(database_url)
 

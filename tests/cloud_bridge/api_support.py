@@ -42,7 +42,9 @@ def make_keys(engine: Engine) -> Keys:
 
 @contextmanager
 def api_client(engine: Engine, **api: Any) -> Iterator[TestClient]:
-    settings = load_settings(None, api={"public_rate_per_minute": 0, **api})
+    # TestClient speaks plain http to "testserver": a Secure cookie would not come back.
+    settings = load_settings(None, api={"public_rate_per_minute": 0, "secure_cookies": False,
+                                        **api})
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as c:
         yield c
 

@@ -82,7 +82,7 @@ def test_a_blank_revoke_reason_on_the_dashboard_gets_a_readable_answer(
     record(writer, cert)
     login(client, keys.supervisor)
     response = client.post(f"/dashboard/certificates/{token_of(cert)}/revoke",
-                           data={"reason": "   ", "csrf": csrf_token_for(keys.supervisor)},
+                           data={"reason": "   ", "csrf": csrf_token_for(client)},
                            follow_redirects=False)
     assert response.status_code == 422
     assert "validation error for" not in response.text

@@ -68,7 +68,7 @@ def test_a_supervisor_revokes_from_the_page_with_a_csrf_token(client: TestClient
     forged = client.post(f"/dashboard/certificates/{token}/revoke",
                          data={"reason": "x", "csrf": "0" * 32})
     assert forged.status_code == 403
-    real = csrf_token_for(keys.supervisor)
+    real = csrf_token_for(client)
     done = client.post(f"/dashboard/certificates/{token}/revoke",
                        data={"reason": "复检阳性", "csrf": real}, follow_redirects=False)
     assert done.status_code == 303
@@ -76,8 +76,9 @@ def test_a_supervisor_revokes_from_the_page_with_a_csrf_token(client: TestClient
     assert "复检阳性" in client.get(f"/dashboard/certificates/{token}").text
 
 
-def csrf_token_for(key: str) -> str:
-    request = SimpleNamespace(headers={"authorization": f"Bearer {key}"}, cookies={})
+def csrf_token_for(client: TestClient) -> str:
+    """The form token of the client's dashboard session (derived from its session id)."""
+    request = SimpleNamespace(method="GET", headers={}, cookies=dict(client.cookies))
     return csrf_token(request)  # type: ignore[arg-type]
 
 

@@ -135,3 +135,34 @@ def test_csv_exports_without_personal_data_and_without_formulas(
     assert refused.status_code == 422 and refused.json()["error"] == "period_too_long"
 
 
+
+
+def test_pruning_never_removes_the_evidence_of_a_credit_level(
+    store: Engine, kiosk: FakeKiosk, writer: BatchWriter
+) -> None:
+    """Issue 11: pruning at the allowed minimum (180 days) deleted a positive result 200 days
+    old, inside the 365-day credit window, and the producer went from D to A."""
+    from cloud_bridge.registry.queries import producer_record
+    from cloud_bridge.settings import ConfigError, load_settings
+
+    at(writer, NOW - timedelta(days=200), kiosk.producer("p-7"), kiosk.certificate(
+        producer_id="p-7"), kiosk.lot("blocked_positive", producer_id="p-7"))
+
+    def level() -> str:
+        with session_factory(store)() as session:
+            record = producer_record(session, "p-7")
+            assert record is not None
+            return record.level.level
+
+    assert level() == "D"
+    for days in (180, 200, 364):
+        with pytest.raises(ValueError, match="credit rule"), \
+                session_factory(store).begin() as session:
+            prune(session, retention_days=days)
+        with pytest.raises(ConfigError, match="365"):
+            load_settings(None, retention={"days": days})
+    assert level() == "D"
+    with session_factory(store).begin() as session:
+        prune(session, retention_days=365)
+    assert level() == "D"
+    assert scalar(store, "SELECT count(*) FROM credit_events") == 1

@@ -144,3 +144,38 @@ def test_the_fast_route_is_documented_and_answers_like_the_declared_one(
     assert CertificateView.model_validate(body).token == token_of(cert)  # the documented shape
     assert client.post(f"/api/v1/certificates/{token_of(cert)}").status_code == 405
     assert client.get("/docs").status_code == 404  # it would load Swagger UI from a CDN
+
+
+def test_phones_and_id_numbers_are_masked_in_every_free_text_however_grouped(
+    client: TestClient, store: Engine, kiosk: FakeKiosk, writer: BatchWriter
+) -> None:
+    """Issue 11: masking missed phones inside free text and ID numbers with spaces."""
+    keys: Keys = make_keys(store)
+    cert = kiosk.certificate(
+        origin_detail="三村二组，电话 139 8765 4321，身份证 220122 19900101 1234",
+        product_name="韭菜 13600001111")
+    record(writer, cert, kiosk.void(token_of(cert),
+                                    reason="请联系 0431-8888 6666 或 +86 137-0000-2222"))
+    revoked = kiosk.certificate()
+    record(writer, revoked)
+    client.post(f"/api/v1/certificates/{token_of(revoked)}/checks",
+                json={"result": "rejected", "reason": "货主电话13512341234不通"},
+                headers=keys.auth("market"))
+    client.post(f"/api/v1/certificates/{token_of(revoked)}/revoke",
+                json={"reason": "身份证 2201-2219-9001-0112-3X 与登记不符"},
+                headers=keys.auth("supervisor"))
+    # (Fragments a timestamp's microseconds or a random token could not hold by chance.)
+    raw = ("139 8765 4321", "8765 4321", "19900101", "220122 1990", "13600001111",
+           "8888 6666", "0000-2222", "13512341234", "2219-9001", "0112-3X")
+    for token in (token_of(cert), token_of(revoked)):
+        for shown in (client.get(f"/c/{token}").text,
+                      client.get(f"/api/v1/certificates/{token}").text,
+                      client.get(f"/c/{token}?lang=en").text):
+            for digits in raw:
+                assert digits not in shown, (digits, token)
+    page = client.get(f"/c/{token_of(cert)}").text
+    assert "139****4321" in page and "2201**********1234" in page and "136****1111" in page
+    assert "043*****6666" in page and "137****2222" in page
+    other = client.get(f"/api/v1/certificates/{token_of(revoked)}").json()
+    assert other["checks"][0]["reason"] == "货主电话135****1234不通"
+    assert other["revoked"]["reason"] == "身份证 2201**********123X 与登记不符"

@@ -51,9 +51,10 @@ def test_an_older_update_never_overwrites_a_newer_one(
     store: Engine, kiosk: FakeKiosk, writer: BatchWriter
 ) -> None:
     now = datetime.now(UTC)
-    newer = kiosk.producer("p-2", action="updated", name="新名字", when=now)
+    # As one kiosk makes them: the registration first (seq 1), the update later (seq 2).
+    newer = kiosk.producer("p-2", action="updated", name="新名字", when=now, seq=2)
     older = kiosk.producer("p-2", action="registered", name="旧名字",
-                           when=now - timedelta(hours=1))
+                           when=now - timedelta(hours=1), seq=1)
     write(writer, newer)
     write(writer, older)  # arrives later (a shared subscription keeps no order)
     with session_factory(store)() as session:

@@ -50,7 +50,8 @@ def populate(engine: Engine) -> dict[str, str]:
     enroll(engine, *kiosks)
 
     def at(when: datetime, *messages: tuple[str, bytes]) -> None:
-        writer.write([Inbound(t, p, i, 1, when) for i, (t, p) in enumerate(messages)])
+        result = writer.write([Inbound(t, p, i, 1, when) for i, (t, p) in enumerate(messages)])
+        assert all(v.rejection is None for v in result.verdicts), result.verdicts
 
     a, b, c = kiosks
     at(now - timedelta(days=29), a.producer("p-0001", name="张三丰", phone="13812345678"),
@@ -63,15 +64,17 @@ def populate(engine: Engine) -> dict[str, str]:
             call = "positive" if (day + i) % 17 == 0 else "invalid" if (day + i) % 23 == 0 \
                 else "negative"
             kiosk = kiosks[(day + i) % 3]
+            # Each kiosk serves its own station's producer (the cloud refuses any other).
+            producer = "p-0001" if kiosk is not c else "p-0002"
             batch.append(kiosk.reading(call=call, analyte_code=analytes[(day + i) % 4],
-                                       producer_id="p-0001" if kiosk is not c else "p-0002"))
+                                       producer_id=producer))
             if call == "negative" and i % 2 == 0:
-                batch.append(kiosk.certificate())
+                batch.append(kiosk.certificate(producer_id=producer))
         at(when, *batch)
     valid = a.certificate(phone="13812345678", quantity=120, origin_detail="农安镇三村二组")
     revoked = a.certificate()
     voided = b.certificate()
-    source = c.certificate(product_code="jiucai", quantity=80)
+    source = c.certificate(product_code="jiucai", quantity=80, producer_id="p-0002")
     at(now - timedelta(hours=5), valid, revoked, voided, source,
        b.void(token_of(voided), reason="数量填写错误"))
     soon = (now + timedelta(days=9)).date().isoformat()

@@ -32,6 +32,7 @@ from protocol import (
     status_topic,
     telemetry_topic,
 )
+from protocol.bound_ids import make_producer_id, make_token
 
 Message = tuple[str, bytes]
 
@@ -41,6 +42,7 @@ def hex_id() -> str:
 
 
 def new_token() -> str:
+    """A token no kiosk made (for lookups of unknown certificates)."""
     return secrets.token_urlsafe(16)  # 128 bits -> 22 characters of base64url
 
 
@@ -73,6 +75,14 @@ class FakeKiosk:
             **extra,
         }
 
+    def new_token(self) -> str:
+        """A certificate token bound to this kiosk, as a real kiosk makes them."""
+        return make_token(self.device_id)
+
+    def new_producer_id(self) -> str:
+        """A producer id bound to this kiosk, as a real kiosk makes them."""
+        return make_producer_id(self.device_id, self.station_id)
+
     def take_seq(self, seq: int | None) -> int:
         if seq is None:
             seq, self.next_seq = self.next_seq, self.next_seq + 1
@@ -84,7 +94,7 @@ class FakeKiosk:
                     phone: str = "13812341234", **cert: Any) -> Message:
         """An issued certificate event (style 1, one negative test)."""
         seq = self.take_seq(seq)
-        token = token or new_token()
+        token = token or self.new_token()
         now = datetime.now(UTC)
         certificate = {
             "token": token,
