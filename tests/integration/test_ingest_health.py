@@ -37,7 +37,8 @@ LIMITS = {"worker_silent_s": 2.0, "ingest_stall_s": 1.0}
 
 @contextmanager
 def api(engine: Engine) -> Iterator[TestClient]:
-    settings = load_settings(None, dashboard=LIMITS, api={"public_rate_per_minute": 0})
+    settings = load_settings(None, dashboard=LIMITS, api={"public_rate_per_minute": 0,
+                                                             "secure_cookies": False})
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as c:
         yield c
 
