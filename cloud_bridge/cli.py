@@ -256,12 +256,13 @@ def cmd_device_add(args: argparse.Namespace) -> int:
     from cloud_bridge.store import EnrolmentError, enroll_device
 
     settings = settings_from(args)
-    keys = cloud_keys_to_pin(settings)
     try:
         with _session(settings) as session, session.begin():
             info = enroll_device(session, device_id=args.id, public_key=args.public_key,
                                  station_id=args.station, place_code=args.place,
                                  actor=_actor(), reserved=settings.cloud_accounts())
+            # Before the commit: a kiosk enrolled with no key to pin could trust nothing.
+            keys = cloud_keys_to_pin(settings)
     except EnrolmentError as exc:
         raise CommandError(str(exc)) from None
     print(f"enrolled {info.id} (station {info.station_id}, place {info.place_code})")

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from nongan.cli import main
+from tests.support import cloud_key
 from tests.support.kiosk_messages import FakeKiosk
+
+
+@pytest.fixture(autouse=True)
+def cloud_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enrolment prints the cloud's key for the kiosk to pin: these commands have one."""
+    monkeypatch.setenv("NONGAN_BRIDGE_SIGNING__KEY_FILE", str(cloud_key.key_file()))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -21,7 +28,7 @@ def test_migrate_then_enrol_list_and_retire(database_url: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     db = ("--database-url", database_url)
     status, out, _ = run(capsys, "bridge", "migrate", *db)
-    assert status == 0 and "is at revision 0002" in out
+    assert status == 0 and "is at revision 0004" in out
     kiosk = FakeKiosk()
     status, out, _ = run(capsys, "bridge", "device", "add", "--id", kiosk.device_id,
                          f"--public-key={kiosk.public_key}", "--station", "JL01",
@@ -32,8 +39,11 @@ def test_migrate_then_enrol_list_and_retire(database_url: str,
     assert status == 0
     assert [(d["id"], d["state"], d["public_key"]) for d in listed] == [
         (kiosk.device_id, "enrolled", kiosk.public_key)]
-    assert run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *db)[0] == 0
-    status, _, err = run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *db)
+    confirmed = ("--confirm", kiosk.device_id, "--reason", "moved to another station")
+    assert run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *confirmed,
+               *db)[0] == 0
+    status, _, err = run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id,
+                         *confirmed, *db)
     assert status == 1 and err.strip() == (f"nongan bridge: device {kiosk.device_id!r} is "
                                            "already retired")
     status, out, _ = run(capsys, "bridge", "device", "list", *db)
