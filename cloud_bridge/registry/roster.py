@@ -68,8 +68,9 @@ def pages_sent(session: Session, device_ids: Collection[str]) -> dict[str, int]:
     """How many roster pages each of ``device_ids`` was last sent."""
     if not device_ids:
         return {}
-    return dict(session.execute(select(Device.id, Device.roster_pages)
-                                .where(Device.id.in_(sorted(device_ids)))).tuples().all())
+    rows = session.execute(select(Device.id, Device.roster_pages)
+                           .where(Device.id.in_(sorted(device_ids)))).all()
+    return {device_id: pages for device_id, pages in rows}
 
 
 @dataclass(frozen=True, slots=True)

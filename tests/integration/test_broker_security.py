@@ -13,16 +13,22 @@ from pathlib import Path
 
 import pytest
 
+from cloud_bridge.broker.dynsec import config_document, desired
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.pki import init_ca, issue
-from cloud_bridge.registry.broker_auth import acl_file, mosquitto_hash
 from cloud_bridge.store import DeadLetter, LedgerRecord, make_engine, migrate, session_factory
 from cloud_bridge.store.devices import enroll_device
 from nongan.cli import main
 from protocol import CertificateEvent, ack_topic, command_topic, roster_topic, seal
 from tests.support.cloud import bridge_settings, count, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
-from tests.support.secure_broker import SecureBroker, TlsClient
+from tests.support.secure_broker import (
+    CLOUD_ACCOUNTS,
+    SecureBroker,
+    TlsClient,
+    eventually,
+    prepare_folder,
+)
 
 pytestmark = pytest.mark.mosquitto
 
@@ -44,25 +50,17 @@ def world(tmp_path: Path, database_url: str) -> Iterator[dict]:
                                  station_id="JL01", place_code="220122")
             passwords[k.device_id] = info.broker_password
             issue(pki, k.device_id)
-    broker_dir = tmp_path / "broker"
-    broker_dir.mkdir()
-    for name in ("ca.crt", "broker.crt", "broker.key"):
-        (broker_dir / name).write_bytes((pki / name).read_bytes())
-    assert main(["bridge", "broker-files", "--out", str(broker_dir), "--database-url",
-                 database_url]) == 0
-    cloud_password = "cloud-secret-for-tests"
-    (broker_dir / "cloud-passwd").write_text(
-        f"nongan-bridge:{mosquitto_hash(cloud_password)}\n", encoding="utf-8")
+    broker_dir = prepare_folder(tmp_path / "broker", pki, database_url)
+    cloud_password = CLOUD_ACCOUNTS["nongan-bridge"]
     broker = SecureBroker(broker_dir).start()
-    settings = bridge_settings(f"mqtts://127.0.0.1:{broker.cloud_port}", database_url)
-    settings.broker.username = "nongan-bridge"
-    settings.broker.password = cloud_password
-    settings.broker.ca_file = pki / "ca.crt"
+    settings = bridge_settings(f"mqtts://127.0.0.1:{broker.cloud_port}", database_url,
+                               broker={"username": "nongan-bridge", "password": cloud_password,
+                                       "ca_file": str(pki / "ca.crt")})
     worker = IngestWorker(settings, engine).start()
     try:
         yield {"pki": pki, "broker": broker, "engine": engine, "a": a, "b": b,
                "passwords": passwords, "worker": worker, "dir": broker_dir,
-               "database_url": database_url}
+               "database_url": database_url, "settings": settings}
     finally:
         worker.stop()
         broker.stop()
@@ -77,22 +75,35 @@ def kiosk_client(world: dict, name: str) -> TlsClient:
 
 def cloud_client(world: dict) -> TlsClient:
     return TlsClient(world["broker"].cloud_port, world["pki"] / "ca.crt",
-                     username="nongan-bridge", password="cloud-secret-for-tests")
+                     username="nongan-bridge", password=CLOUD_ACCOUNTS["nongan-bridge"])
 
 
-def test_the_written_acl_is_the_documented_one(world: dict) -> None:
-    assert (world["dir"] / "acl").read_text() == (DEPLOY / "acl.example").read_text()
-    assert acl_file(["nongan-bridge"]) == (DEPLOY / "acl.example").read_text()
+def test_the_written_broker_configuration_is_the_documented_one(world: dict) -> None:
+    """broker-files writes the dynamic security roles hardware/deploy documents (one role
+    per kiosk, the cloud's and the provisioning account's), and the password file."""
+    example = json.loads((DEPLOY / "dynamic-security.example.json").read_text())
+    assert config_document(desired(["kiosk-0042"], cloud_users=["nongan-bridge"],
+                                   admin_users=["nongan-admin"], group="nongan-bridge")) == example
+    written = json.loads((world["dir"] / "dynamic-security.json").read_text())
+    example_text = json.dumps(example).replace("kiosk-0042", "kiosk-a")
+    roles = {r["rolename"]: r for r in written["roles"]}
+    assert roles["nongan-kiosk/kiosk-a"] == next(
+        r for r in json.loads(example_text)["roles"] if r["rolename"] == "nongan-kiosk/kiosk-a")
+    assert set(roles) == {"nongan-kiosk/kiosk-a", "nongan-kiosk/kiosk-b", "nongan-cloud",
+                          "nongan-admin"}
+    assert written["defaultACLAccess"] == example["defaultACLAccess"]
     passwd = (world["dir"] / "passwd").read_text()
     assert passwd.startswith("kiosk-a:$7$101$") and "kiosk-b:$7$" in passwd
     assert world["passwords"]["kiosk-a"] not in passwd
+    assert "nongan-bridge:$7$" in passwd and "nongan-admin:$7$" in passwd
 
 
 def test_a_kiosk_cannot_publish_as_another(world: dict) -> None:
     a, b, engine = world["a"], world["b"], world["engine"]
     with kiosk_client(world, "kiosk-a") as ka, cloud_client(world) as cloud:
         assert ka.accepted
-        cloud.subscribe("nongan/v1/#")
+        # what kiosks publish (the cloud's own retained key sets are on nongan/v1/+/keys)
+        cloud.subscribe("nongan/v1/+/event/+", "nongan/v1/+/status")
         # A's own record is recorded; one made and signed by B but sent by A on B's topic, and
         # one A made on B's topic, never reach the cloud.
         topic, payload = a.certificate()
@@ -113,12 +124,15 @@ def test_a_kiosk_reads_only_its_own_commands_acks_and_roster(world: dict) -> Non
                           "args": {}, "time": "2026-11-24T08:00:00Z"}).encode()
     with kiosk_client(world, "kiosk-a") as ka, kiosk_client(world, "kiosk-b") as kb, \
             cloud_client(world) as cloud:
-        ka.subscribe("nongan/v1/kiosk-b/cmd/+", "nongan/v1/kiosk-b/ack", "nongan/v1/#",
-                     "nongan/v1/kiosk-b/roster")
+        granted = ka.subscribe("nongan/v1/kiosk-a/cmd/+", "nongan/v1/kiosk-b/cmd/+",
+                               "nongan/v1/kiosk-b/ack", "nongan/v1/#",
+                               "nongan/v1/kiosk-b/roster/+")
+        # its own commands; every other subscription refused at SUBACK
+        assert [r.is_failure for r in granted] == [False, True, True, True, True]
         kb.subscribe("nongan/v1/kiosk-b/cmd/+", "nongan/v1/kiosk-b/ack")
         cloud.publish(command_topic("kiosk-b", "diagnostics"), command)
         cloud.publish(ack_topic("kiosk-b"), b'{"secret": "for b"}', retain=True)
-        cloud.publish(roster_topic("kiosk-b"), b'{"roster": "for b"}', retain=True)
+        cloud.publish(roster_topic("kiosk-b", 0), b'{"roster": "for b"}', retain=True)
         cloud.publish(command_topic("kiosk-a", "diagnostics"), command)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and len(kb.received) < 2:
@@ -173,10 +187,14 @@ def test_passwords_work_and_retiring_a_kiosk_takes_its_login_away(world: dict) -
     # the certificate listener wants a certificate: the handshake itself fails
     with TlsClient(broker.cert_port, ca, connect_timeout=2) as no_cert:
         assert not no_cert.accepted
-    assert main(["bridge", "device", "retire", "--id", "kiosk-b", "--database-url",
-                 world["database_url"]]) == 0
-    assert main(["bridge", "broker-files", "--out", str(world["dir"]), "--database-url",
-                 world["database_url"]]) == 0
+    assert main(["bridge", "device", "retire", "--id", "kiosk-b", "--confirm", "kiosk-b",
+                 "--reason", "stolen", "--database-url", world["database_url"]]) == 0
+    assert main(["bridge", "broker-files", "--out", str(world["dir"]), "--pki",
+                 str(world["pki"]), "--database-url", world["database_url"]]) == 0
     broker.reload()
-    with TlsClient(broker.password_port, ca, username="kiosk-b", password=password) as gone:
-        assert not gone.accepted
+
+    def refused() -> bool:
+        with TlsClient(broker.password_port, ca, username="kiosk-b", password=password) as gone:
+            return not gone.accepted
+
+    assert eventually(refused)
