@@ -33,8 +33,10 @@ from protocol import (
     Decoded,
     ProtocolError,
     SignatureError,
+    decode,
     key_id,
     load_public_key,
+    parse_json_object,
     verify_cloud_object,
 )
 
@@ -148,6 +150,16 @@ class CloudTrust:
         return KeysChange(added, retired_now)
 
     # ------------------------------------------------------------------ verdicts
+
+    def receive(self, topic: str, payload: bytes) -> Decoded:
+        """Decode a cloud message and ``check`` it; raises ``ProtocolError`` (a
+        ``SignatureError`` for trust) saying why it is refused."""
+        obj = parse_json_object(payload)
+        if not isinstance(obj.get("kid"), str) or not isinstance(obj.get("sig"), str):
+            raise SignatureError("message is not signed by the cloud (no 'kid' and 'sig')")
+        decoded = decode(topic, payload)
+        self.check(decoded)
+        return decoded
 
     def check(self, decoded: Decoded) -> None:
         """Accept a decoded cloud message or raise ``SignatureError`` saying why not.

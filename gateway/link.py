@@ -39,7 +39,6 @@ from protocol import (
     Telemetry,
     ack_topic,
     command_result_topic,
-    decode,
     event_topic,
     keys_topic,
     status_topic,
@@ -363,8 +362,7 @@ class MqttLink:
             if not payload:
                 continue  # a retained message cleared (a roster page no longer used)
             try:
-                decoded = decode(topic, payload)
-                self.trust.check(decoded)
+                decoded = self.trust.receive(topic, payload)
             except ProtocolError as exc:
                 # Unsigned, mis-signed, another kiosk's, or not even a message: it changes
                 # nothing here, and a person hears of it (alarm, telemetry).

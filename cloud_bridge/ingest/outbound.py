@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 
 from cloud_bridge.signing import CloudSigner
 from protocol import (
+    MAX_PAYLOAD_BYTES,
     MAX_ROSTER_PAGES,
     RosterEntry,
     ack_topic,
@@ -124,6 +125,10 @@ class KioskPublisher:
             PacketTooLarge: the packet would exceed the limit; nothing was sent.
         """
         payload = canonical_json(self.signer.sign(body) if sign else body)
+        if len(payload) > MAX_PAYLOAD_BYTES:  # a kiosk decodes no more (protocol.codec)
+            self.refused += 1
+            raise PacketTooLarge(f"a {len(payload)}-byte message on {topic} exceeds the "
+                                 f"protocol's {MAX_PAYLOAD_BYTES} bytes; not sent")
         size = packet_size(topic, len(payload), v5=self.v5)
         if size > self.limit:
             self.refused += 1
@@ -156,9 +161,11 @@ class KioskPublisher:
         return self.publish(command_topic(device_id, name), body, retain=False)
 
     def roster_budget(self, device_id: str) -> int:
-        """Bytes the producers of one roster page may take on this kiosk's topics."""
+        """Bytes the producers of one roster page may take on this kiosk's topics: within the
+        packet limit and within the payload a kiosk decodes."""
         topic = roster_topic(device_id, MAX_ROSTER_PAGES - 1)
-        return self.limit - packet_size(topic, 0, v5=self.v5) - PAGE_ENVELOPE_MARGIN
+        payload = min(self.limit - packet_size(topic, 0, v5=self.v5), MAX_PAYLOAD_BYTES)
+        return payload - PAGE_ENVELOPE_MARGIN
 
     def roster(self, device_id: str, version: int, entries: Sequence[RosterEntry],
                generated_at: datetime, previous_pages: int) -> tuple[int, bool]:

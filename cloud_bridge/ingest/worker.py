@@ -77,6 +77,7 @@ class WorkerStats:
     database_retries: int = 0
     rosters_published: int = 0
     key_sets_published: int = 0
+    connects: int = 0
 
 
 class IngestWorker:
@@ -222,6 +223,7 @@ class IngestWorker:
         with self._conn_lock:
             self._generation += 1
             self._connected = True
+        self.stats.connects += 1
         announced = getattr(properties, "MaximumPacketSize", None)
         if self._outbound is not None and isinstance(announced, int):
             self._outbound.broker_limit = announced  # the broker's own limit, if smaller
