@@ -1,16 +1,19 @@
 """Ways to run ingest workers: ``run_workers`` as ``nongan bridge run`` does, MQTT 3.1.1
-without a shared subscription (the demo's embedded broker), and two workers sharing one.
+without a shared subscription (the demo's embedded broker), two workers sharing one, and one
+of them leaving for good.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import Engine
 
 from cloud_bridge.cli import run_workers
 from cloud_bridge.ingest import IngestWorker
+from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.store import LedgerRecord
 from tests.support.cloud import bridge_settings, count, enroll, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
@@ -78,3 +81,53 @@ def test_two_workers_sharing_a_subscription_record_everything_exactly_once(
     assert count(store, LedgerRecord) == 200
     marks = dict(rows(store, "SELECT device_id, acked_seq FROM ack_watermarks"))
     assert marks == {k.device_id: 50 for k in kiosks}
+
+
+# ------------------------------------------------------------ a worker that leaves for good
+
+def expired(broker: Mosquitto, client_id: str) -> bool:
+    """Whether Mosquitto has ended ``client_id``'s session (its notice-level log line)."""
+    log = broker.log_path.read_text(errors="replace") if broker.log_path.exists() else ""
+    return f"Expiring client {client_id} due to timeout" in log
+
+
+def test_mosquitto_keeps_a_departed_members_share_while_its_session_lasts(
+    mosquitto: Mosquitto, database_url: str, store: Engine
+) -> None:
+    """What docs/reliability.md used to deny: Mosquitto does not hand a departed member's
+    messages to the rest of the group; it goes on queueing that member's round-robin share in
+    its session. So a worker's session must be short (the next test)."""
+    kiosk = FakeKiosk()
+    enroll(store, kiosk)
+    stays = bridge_settings(mosquitto.url, database_url, client_id="stays")
+    leaves = bridge_settings(mosquitto.url, database_url, client_id="leaves-for-an-hour",
+                             broker={"session_expiry_s": 3600})
+    with IngestWorker(stays, store) as staying, Publisher(mosquitto.url) as publisher:
+        IngestWorker(leaves, store).start().stop()
+        publisher.publish([kiosk.certificate() for _ in range(20)])
+        wait_until(lambda: staying.stats.recorded >= 10)
+        time.sleep(1.0)  # the other half would have come by now: it is queued for "leaves"
+        staying.check()
+    assert staying.stats.recorded < 20
+
+
+def test_a_worker_that_leaves_for_good_strands_nothing_once_its_session_expires(
+    mosquitto: Mosquitto, database_url: str, store: Engine
+) -> None:
+    """Issue 11, finding 7. A worker's session lasts ``broker.session_expiry_s`` (60 s by
+    default, down from 7 days); once it has expired, the remaining worker gets everything.
+    What was queued for the departed one meanwhile is dropped by the broker and re-sent by
+    the kiosks (chaos: "a worker that leaves for good")."""
+    assert BridgeSettings().broker.session_expiry_s <= 60
+    kiosk = FakeKiosk()
+    enroll(store, kiosk)
+    stays = bridge_settings(mosquitto.url, database_url, client_id="stays")
+    leaves = bridge_settings(mosquitto.url, database_url, client_id="leaves-for-good",
+                             broker={"session_expiry_s": 1})
+    with IngestWorker(stays, store) as staying, Publisher(mosquitto.url) as publisher:
+        IngestWorker(leaves, store).start().stop()
+        wait_until(lambda: expired(mosquitto, "leaves-for-good"))
+        publisher.publish([kiosk.certificate() for _ in range(20)])  # sent once, never again
+        wait_until(lambda: count(store, LedgerRecord) == 20)
+        staying.check()
+    assert staying.stats.recorded == 20

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from cloud_bridge.broker.dynsec import config_document, desired
 from cloud_bridge.ingest import IngestWorker
@@ -20,6 +21,7 @@ from cloud_bridge.store import DeadLetter, LedgerRecord, make_engine, migrate, s
 from cloud_bridge.store.devices import enroll_device
 from nongan.cli import main
 from protocol import CertificateEvent, ack_topic, command_topic, roster_topic, seal
+from tests.support import cloud_key
 from tests.support.cloud import bridge_settings, count, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.secure_broker import (
@@ -198,3 +200,115 @@ def test_passwords_work_and_retiring_a_kiosk_takes_its_login_away(world: dict) -
             return not gone.accepted
 
     assert eventually(refused)
+
+
+# ------------------------------------------------------------- refused at SUBSCRIBE time
+
+def test_a_kiosk_in_the_shared_group_loses_no_other_kiosks_certificates(world: dict) -> None:
+    """Issue 11, finding 5: a kiosk joining the workers' shared subscription used to get its
+    round-robin share of every kiosk's events, dropped at delivery (5 of 10 lost)."""
+    b, engine = world["b"], world["engine"]
+    with kiosk_client(world, "kiosk-a") as attacker, kiosk_client(world, "kiosk-b") as kb:
+        assert attacker.accepted and kb.accepted
+        refused = attacker.subscribe("$share/nongan-bridge/nongan/v1/+/event/+",
+                                     "$share/nongan-bridge/nongan/v1/+/status", "#",
+                                     "$SYS/#", "nongan/v1/+/event/+", "$share/x/#")
+        assert [r.is_failure for r in refused] == [True] * 6, refused
+        for _ in range(20):
+            kb.publish(*b.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 20, timeout=30)
+        assert attacker.received == []
+    assert rows(engine, "SELECT count(*) FROM certificates WHERE device_id = 'kiosk-b'") == [
+        (20,)]
+
+
+def test_a_kiosk_publishes_only_on_its_exact_topic_names(world: dict) -> None:
+    """No ``+`` in a kiosk's publish rights: an 8,000-character event name, an unknown command
+    result or an extra level never reaches the cloud (issue 11, finding 1's topic)."""
+    a, engine = world["a"], world["engine"]
+    junk = ["nongan/v1/kiosk-a/event/" + "x" * 8000, "nongan/v1/kiosk-a/event/test/extra",
+            "nongan/v1/kiosk-a/cmd-result/reboot", "nongan/v1/kiosk-a/ack",
+            "nongan/v1/kiosk-a/keys", "nongan/v1/kiosk-a/roster/0"]
+    with kiosk_client(world, "kiosk-a") as ka, cloud_client(world) as cloud:
+        cloud.subscribe("nongan/v1/#")
+        for topic in junk:
+            ka.publish(topic, b"{}")
+        ka.publish(*a.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 1)
+        time.sleep(0.3)  # the junk went first: anything let through would be in by now
+    assert count(engine, DeadLetter) == 0
+    # (the cloud's own retained key set on .../keys is not the kiosk's "{}")
+    assert not [t for t, payload in cloud.received if payload == b"{}"]
+
+
+# ------------------------------------------------- provisioning a running broker, retiring
+
+def bridge_config(world: dict, path: Path) -> Path:
+    """The bridge's settings with a [broker_admin] section: the cloud on the broker's host."""
+    broker, pki = world["broker"], world["pki"]
+    pid_file = path.parent / "mosquitto.pid"
+    pid_file.write_text(f"{broker.pid}\n")
+    path.write_text(f"""
+[database]
+url = "{world['database_url']}"
+
+[signing]
+key_file = "{cloud_key.key_file()}"
+
+[broker_admin]
+url = "mqtts://127.0.0.1:{broker.cloud_port}"
+username = "nongan-admin"
+password = "{CLOUD_ACCOUNTS['nongan-admin']}"
+ca_file = "{pki / 'ca.crt'}"
+files_dir = "{world['dir']}"
+pki_dir = "{pki}"
+pid_file = "{pid_file}"
+""", encoding="utf-8")
+    return path
+
+
+def test_kiosks_are_added_and_retired_on_a_running_broker_certificates_too(
+    world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Enrolment and retirement reach the running broker with no file edited by hand: the
+    dynamic security roles through the plugin's control API at once, the password file and
+    the CRL rewritten and reloaded. A retired kiosk is disconnected, may then subscribe to
+    nothing, and its client certificate is refused (issue 11, finding 6)."""
+    broker, pki, ca = world["broker"], world["pki"], world["pki"] / "ca.crt"
+    config = bridge_config(world, tmp_path / "bridge.toml")
+    c = FakeKiosk(device_id="kiosk-c")
+    capsys.readouterr()
+    assert main(["bridge", "device", "add", "--id", "kiosk-c", f"--public-key={c.public_key}",
+                 "--station", "JL01", "--place", "220122", "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert "broker updated" in err and "1 added" in err, err
+    password = next(line.split(": ", 1)[1] for line in out.splitlines()
+                    if line.startswith("broker password: "))
+    issue(pki, "kiosk-c")
+    certified = {"cert": pki / "clients" / "kiosk-c.crt", "key": pki / "clients" / "kiosk-c.key"}
+
+    def by_password() -> TlsClient:
+        return TlsClient(broker.password_port, ca, username="kiosk-c", password=password)
+
+    assert eventually(lambda: _accepted(by_password()))
+    with TlsClient(broker.cert_port, ca, **certified) as kc:
+        assert kc.accepted
+        assert [r.is_failure for r in kc.subscribe("nongan/v1/kiosk-c/ack")] == [False]
+        assert main(["bridge", "device", "retire", "--id", "kiosk-c", "--confirm", "kiosk-c",
+                     "--reason", "stolen from the station", "--config", str(config)]) == 0
+        # the plugin disconnects it the moment its account is deleted
+        assert eventually(lambda: not kc.client.is_connected())
+    assert "1 removed" in capsys.readouterr().err
+    assert eventually(lambda: not _accepted(by_password()))
+    assert eventually(lambda: not _accepted(TlsClient(broker.cert_port, ca, connect_timeout=2,
+                                                       **certified)))
+    with world["engine"].connect() as conn:
+        history = conn.execute(text("SELECT action, reason FROM history WHERE entity = 'device' "
+                                    "AND entity_id = 'kiosk-c' ORDER BY id")).all()
+    assert [tuple(h) for h in history] == [("enrolled", None),
+                                           ("retired", "stolen from the station")]
+
+
+def _accepted(client: TlsClient) -> bool:
+    with client as connected:
+        return connected.accepted
