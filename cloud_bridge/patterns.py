@@ -50,8 +50,11 @@ def reserved_reason(name: str, cloud_users: Iterable[str] = ()) -> str | None:
         cloud_users: the cloud's own broker accounts and client ids from the settings.
     """
     lowered = name.lower()
-    if lowered in {u.lower() for u in cloud_users}:
-        return f"{name!r} is one of the cloud's own broker accounts"
+    for user in (u.lower() for u in cloud_users):
+        if lowered == user:
+            return f"{name!r} is one of the cloud's own broker accounts"
+        if lowered.startswith(user + "-"):  # a worker's client id: {client_id}-1, -2 ...
+            return f"{name!r} is named like the cloud's own account {user!r} and its workers"
     if lowered in RESERVED_NAMES:
         return f"{name!r} is a reserved name (the broker's or the cloud's)"
     for prefix in RESERVED_PREFIXES:
