@@ -198,9 +198,9 @@ def test_gateway_sigkilled_during_issuance_and_drain(tmp_path, cloud_db, mosquit
 
 # ------------------------------------------------------------------------------- the cloud
 
-def bridge_process(broker_url: str, database_url: str, client_id: str, log: Path
-                   ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
+def bridge_process(broker_url: str, database_url: str, client_id: str, log: Path,
+                   extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": str(ROOT),
            "NONGAN_BRIDGE_DATABASE__URL": database_url,
            "NONGAN_BRIDGE_BROKER__URL": broker_url,
            "NONGAN_BRIDGE_INGEST__CLIENT_ID": client_id,

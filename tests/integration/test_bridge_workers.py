@@ -5,6 +5,7 @@ of them leaving for good.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -14,7 +15,11 @@ from sqlalchemy import Engine
 from cloud_bridge.cli import run_workers
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.settings import BridgeSettings
-from cloud_bridge.store import LedgerRecord
+from cloud_bridge.store import LedgerRecord, enroll_device, session_factory
+from gateway.app import Gateway
+from tests.gateway.conftest import kiosk_settings
+from tests.protocol.samples import reading
+from tests.support import aio
 from tests.support.cloud import bridge_settings, count, enroll, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.mosquitto import Mosquitto
@@ -131,3 +136,54 @@ def test_a_worker_that_leaves_for_good_strands_nothing_once_its_session_expires(
         wait_until(lambda: count(store, LedgerRecord) == 20)
         staying.check()
     assert staying.stats.recorded == 20
+
+
+def test_records_the_broker_dropped_with_a_departed_worker_are_re_sent_by_the_kiosk(
+    tmp_path, mosquitto: Mosquitto, database_url: str, store: Engine
+) -> None:
+    """The other half of finding 7: what Mosquitto queued for the departed worker is dropped
+    when its session expires, and the kiosk, which forgets nothing until the cloud's ack,
+    publishes it again after ``link.resend_after_s``: nothing is lost end to end."""
+    # one record per publish: the broker deals them out one by one, half to the departed
+    gateway = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url,
+                                          link={"resend_after_s": 2.0,
+                                                "records_per_publish": 1}))
+    enroll_device_of(store, gateway)
+    stays = bridge_settings(mosquitto.url, database_url, client_id="stays")
+    leaves = bridge_settings(mosquitto.url, database_url, client_id="leaves-with-records",
+                             broker={"session_expiry_s": 4})
+    try:
+        with IngestWorker(stays, store) as staying:
+            IngestWorker(leaves, store).start().stop()  # gone, its session still kept
+            for _ in range(20):
+                gateway.readings.record(reading())
+
+            async def drain() -> None:
+                task = asyncio.create_task(gateway.run())
+                try:
+                    deadline = time.monotonic() + 60
+                    while gateway.outbox.stats().unacked:
+                        assert time.monotonic() < deadline, gateway.outbox.stats()
+                        await asyncio.sleep(0.1)
+                finally:
+                    task.cancel()
+                    with pytest.raises(asyncio.CancelledError):
+                        await task
+
+            aio.run(drain(), timeout=90)
+            staying.check()
+        with gateway.db.read() as conn:
+            resent = conn.execute("SELECT count(*) FROM outbox WHERE attempts > 1").fetchone()[0]
+        wait_until(lambda: expired(mosquitto, "leaves-with-records"))
+        assert resent > 0, "nothing was queued for the departed worker: tested nothing"
+        assert count(store, LedgerRecord) == 20
+        assert staying.stats.recorded == 20
+    finally:
+        gateway.close()
+
+
+def enroll_device_of(store: Engine, gateway: Gateway) -> None:
+    with session_factory(store).begin() as session:
+        enroll_device(session, device_id=gateway.identity.device_id,
+                      public_key=gateway.identity.public_key, station_id="ST01",
+                      place_code="370902")
