@@ -19,8 +19,13 @@ from sqlalchemy import Engine, text
 from cloud_bridge.ingest import BatchWriter, Inbound
 from cloud_bridge.pki import PkiError, init_ca, issue
 from cloud_bridge.settings import load_settings
-from cloud_bridge.store import Device, DeviceStateValue, EnrolmentError, enroll_device, \
-    session_factory
+from cloud_bridge.store import (
+    Device,
+    DeviceStateValue,
+    EnrolmentError,
+    enroll_device,
+    session_factory,
+)
 from cloud_bridge.store.devices import ConfirmationMismatch, retire_device
 from nongan.cli import main
 from tests.support import cloud_key
