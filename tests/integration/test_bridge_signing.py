@@ -81,7 +81,7 @@ def test_a_broker_with_a_small_packet_limit_gets_small_roster_pages(
 def test_no_worker_without_a_usable_signing_key(tmp_path, database_url: str,
                                                  store: Engine) -> None:
     bare = load_settings(None, database={"url": database_url})
-    with pytest.raises(SigningKeyError, match="signing.key_file is not set"):
+    with pytest.raises(SigningKeyError, match=r"signing\.key_file is not set"):
         IngestWorker(bare, store)
     shared = tmp_path / "shared.key"
     new_key_file(shared)
