@@ -148,3 +148,13 @@ def test_pages_of_one_version_that_disagree_start_it_over() -> None:
     with pytest.raises(ValueError, match="as 2 and as 3 pages"):
         pages.add(page(4, 1, 3, "p-2"))
     assert pages.add(page(4, 1, 2, "p-2")) is None  # page 0 has to come again
+
+
+def test_doctor_faults_a_kiosk_that_pins_no_cloud_key(tmp_path) -> None:
+    from gateway.technician.check_host import settings_checks
+    from gateway.technician.report import Status
+
+    deaf = kiosk_settings(tmp_path, cloud={"signing_keys": []})
+    [check] = settings_checks(deaf)
+    assert (check.name, check.status) == ("cloud signing key", Status.FAULT)
+    assert settings_checks(kiosk_settings(tmp_path)) == []

@@ -57,7 +57,8 @@ class Mosquitto:
             "log_type notice",
             self.extra_config,
         ]
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and not any(line.startswith("user ")
+                                         for line in self.extra_config.splitlines()):
             # Test folders are root's (pytest's tmp is 0700): without this the broker drops
             # to the mosquitto user and can write neither its log nor its persistence file.
             lines.append("user root")
