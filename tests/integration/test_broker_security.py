@@ -312,3 +312,29 @@ def test_kiosks_are_added_and_retired_on_a_running_broker_certificates_too(
 def _accepted(client: TlsClient) -> bool:
     with client as connected:
         return connected.accepted
+
+
+def test_a_kiosk_cannot_take_over_another_kiosks_session(world: dict) -> None:
+    """Client ids are forced to the username on the kiosks' listeners: a kiosk asking for
+    another's client id gets its own, and the other stays connected."""
+    broker, ca = world["broker"], world["pki"] / "ca.crt"
+    with kiosk_client(world, "kiosk-b") as kb:
+        with TlsClient(broker.password_port, ca, username="kiosk-a",
+                       password=world["passwords"]["kiosk-a"], client_id="kiosk-b") as ka:
+            assert ka.accepted
+            time.sleep(0.5)  # a takeover would have disconnected kiosk-b by now
+            assert kb.client.is_connected()
+
+
+def test_the_bridge_account_cannot_speak_as_a_kiosk(world: dict) -> None:
+    """The workers' login reads kiosks' topics and publishes only what the cloud sends
+    kiosks; a kiosk's record published with it is dropped by the broker."""
+    a, engine = world["a"], world["engine"]
+    with cloud_client(world) as cloud:
+        cloud.publish(*a.certificate())
+        cloud.publish(*a.status("offline"))
+    with kiosk_client(world, "kiosk-a") as ka:
+        ka.publish(*a.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 1)
+    assert rows(engine, "SELECT seq FROM ledger") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM device_status") == [(0,)]
