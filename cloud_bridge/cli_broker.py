@@ -7,6 +7,8 @@ nongan bridge signing-key status                which cloud keys each kiosk trus
 nongan bridge broker-files --out DIR [--pki DIR] [--cloud-user U] [--admin-user U]
                                                 passwd, dynamic-security.json, crl.pem
 nongan bridge broker-sync                       apply the database to a running broker
+nongan bridge command --id kiosk-0042 [--name diagnostics] [--timeout S]
+                                                a signed command; prints the kiosk's answer
 ```
 
 ``broker-files`` is for a broker that is not running yet (or after restoring one); a running
@@ -60,6 +62,17 @@ def register(verbs: Any, common: argparse.ArgumentParser) -> None:
                             help="bring a running broker in line with the database "
                             "([broker_admin] settings)")
     sync.set_defaults(func=cmd_broker_sync)
+
+    from protocol import CommandName
+
+    command = verbs.add_parser("command", parents=[common],
+                               help="send a kiosk a signed command and print its answer")
+    command.add_argument("--id", required=True, help="the kiosk's device id")
+    command.add_argument("--name", default=CommandName.DIAGNOSTICS.value,
+                         choices=[c.value for c in CommandName])
+    command.add_argument("--timeout", type=float, default=30.0,
+                         help="seconds to wait for the answer (default 30)")
+    command.set_defaults(func=cmd_command)
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -208,3 +221,24 @@ def cmd_broker_sync(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     print(f"broker in line with the database: {report.summary()}")
     return 0
+
+
+@_guarded
+def cmd_command(args: argparse.Namespace) -> int:
+    import json
+
+    from cloud_bridge.commands import CommandFailed, send_command
+    from cloud_bridge.signing import SigningKeyError
+    from cloud_bridge.store import list_devices
+
+    settings = settings_from(args)
+    with _session(settings) as session:
+        enrolled = {d.id for d in list_devices(session) if d.state == "enrolled"}
+    if args.id not in enrolled:
+        raise CommandError(f"no enrolled kiosk {args.id!r}")
+    try:
+        answer = send_command(settings, args.id, args.name, timeout=args.timeout)
+    except (CommandFailed, SigningKeyError) as exc:
+        raise CommandError(str(exc)) from None
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0 if answer.get("ok") else 1

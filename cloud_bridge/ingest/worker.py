@@ -64,7 +64,8 @@ class WorkerNotReady(RuntimeError):
 
 @dataclass
 class WorkerStats:
-    """Counters for logs, tests and benchmarks (written by the committer thread only)."""
+    """Counters for logs, tests and benchmarks (written by the committer thread only, but
+    ``connects``, by paho's)."""
 
     batches: int = 0
     recorded: int = 0

@@ -318,12 +318,12 @@ def test_a_kiosk_cannot_take_over_another_kiosks_session(world: dict) -> None:
     """Client ids are forced to the username on the kiosks' listeners: a kiosk asking for
     another's client id gets its own, and the other stays connected."""
     broker, ca = world["broker"], world["pki"] / "ca.crt"
-    with kiosk_client(world, "kiosk-b") as kb:
-        with TlsClient(broker.password_port, ca, username="kiosk-a",
-                       password=world["passwords"]["kiosk-a"], client_id="kiosk-b") as ka:
-            assert ka.accepted
-            time.sleep(0.5)  # a takeover would have disconnected kiosk-b by now
-            assert kb.client.is_connected()
+    with kiosk_client(world, "kiosk-b") as kb, \
+            TlsClient(broker.password_port, ca, username="kiosk-a",
+                      password=world["passwords"]["kiosk-a"], client_id="kiosk-b") as ka:
+        assert ka.accepted
+        time.sleep(0.5)  # a takeover would have disconnected kiosk-b by now
+        assert kb.client.is_connected()
 
 
 def test_the_bridge_account_cannot_speak_as_a_kiosk(world: dict) -> None:

@@ -193,3 +193,46 @@ def test_a_key_rotation_reaches_a_kiosk_and_the_old_key_stops_counting(tmp_path,
         assert acked(gw) == 2  # the retired key's ack changed nothing
     finally:
         gw.close()
+
+
+def test_the_cloud_sends_a_signed_command_and_the_kiosk_answers(
+    tmp_path, mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``nongan bridge command``: the cloud's own signed command, run by a real gateway."""
+    from cloud_bridge.store import enroll_device, make_engine, migrate, session_factory
+    from nongan.cli import main
+
+    database_url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    migrate(database_url)
+    engine = make_engine(database_url)
+    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
+    with session_factory(engine).begin() as session:
+        enroll_device(session, device_id=DEVICE, public_key=gw.identity.public_key,
+                      station_id="ST01", place_code="370902")
+    engine.dispose()
+    monkeypatch.setenv("NONGAN_BRIDGE_SIGNING__KEY_FILE", str(cloud_key.key_file()))
+    monkeypatch.setenv("NONGAN_BRIDGE_BROKER__URL", mosquitto.url)
+    statuses: list[int] = []
+
+    async def scenario() -> None:
+        task = asyncio.create_task(gw.run())
+        try:
+            await until(lambda: gw.link.state.connects >= 1)
+            statuses.append(await asyncio.to_thread(
+                main, ["bridge", "command", "--id", DEVICE, "--database-url", database_url,
+                       "--timeout", "20"]))
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    try:
+        aio.run(scenario(), timeout=60)
+    finally:
+        gw.close()
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["kind"] == "command_result" and answer["name"] == "diagnostics"
+    assert answer["result"]["device_id"] == DEVICE
+    assert gw.link.trust.counters.refused == 0
+    # the kiosk's answer says "fault" (never calibrated, no devices): exit 1, the report shown
+    assert statuses == [0 if answer["ok"] else 1]

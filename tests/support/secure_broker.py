@@ -102,14 +102,6 @@ class SecureBroker:
         assert self.process is not None
         return self.process.pid
 
-    def admin(self, ca: Path) -> Any:
-        """Settings for the cloud's provisioning account on the cloud listener."""
-        from cloud_bridge.settings import BrokerAdminSection
-
-        return BrokerAdminSection(url=f"mqtts://127.0.0.1:{self.cloud_port}",
-                                  username="nongan-admin",
-                                  password=CLOUD_ACCOUNTS["nongan-admin"], ca_file=ca)
-
     def stop(self) -> None:
         proc, self.process = self.process, None
         if proc is None:
