@@ -158,3 +158,16 @@ def test_doctor_faults_a_kiosk_that_pins_no_cloud_key(tmp_path) -> None:
     [check] = settings_checks(deaf)
     assert (check.name, check.status) == ("cloud signing key", Status.FAULT)
     assert settings_checks(kiosk_settings(tmp_path)) == []
+
+
+def test_gateway_init_pins_the_key_enrolment_printed(tmp_path, capsys) -> None:
+    from nongan.cli import main
+
+    config = tmp_path / "gateway.toml"
+    base = ["gateway", "init", "--config", str(config), "--device-id", "kiosk-0042",
+            "--station", "JL01", "--place", "220122", "--data-dir", str(tmp_path / "data")]
+    assert main([*base, f"--cloud-key={cloud_key.public_key()}"]) == 0
+    assert load_settings(config).cloud.signing_keys == [cloud_key.public_key()]
+    assert main([*base, "--force"]) == 0
+    assert load_settings(config).cloud.signing_keys == []
+    assert "signing_keys is empty" in capsys.readouterr().out
