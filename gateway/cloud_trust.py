@@ -185,7 +185,7 @@ class CloudTrust:
             self.counters.last_refused_mono = time.monotonic()
             self.counters.recent = [*self.counters.recent[-9:], text]
         log.warning("%s", text)
-        if self.alarms is not None:
+        if self.alarms is not None and not self._alarm_up:  # a flood costs no disk writes
             self.alarms.raise_alarm(ALARM_CODE, text[:500])
             self._alarm_up = True
 

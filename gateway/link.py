@@ -8,6 +8,10 @@ the resend timer, telemetry, and the reader of acks and commands. If any of them
 an MQTT error the connection is torn down and rebuilt; any other exception stops the link
 loudly (the gateway's supervisor stops the process and systemd restarts it) — never a silent
 dead worker.
+
+Nothing the cloud sends (acks, roster pages, key sets, commands) is acted on before
+``gateway.cloud_trust`` has checked its signature against the cloud keys this kiosk pinned;
+a refused message changes nothing and is reported (alarm, telemetry).
 """
 
 from __future__ import annotations
@@ -362,7 +366,7 @@ class MqttLink:
             if not payload:
                 continue  # a retained message cleared (a roster page no longer used)
             try:
-                decoded = self.trust.receive(topic, payload)
+                decoded = await asyncio.to_thread(self.trust.receive, topic, payload)
             except ProtocolError as exc:
                 # Unsigned, mis-signed, another kiosk's, or not even a message: it changes
                 # nothing here, and a person hears of it (alarm, telemetry).
