@@ -77,19 +77,29 @@ class SecureBroker:
         path.write_text(text, encoding="utf-8")
         return path
 
-    def start(self) -> SecureBroker:
-        config = self.render()
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            for port in (self.cert_port, self.password_port, self.cloud_port):
-                wait_for_port(port)
-        except TimeoutError:
+    def start(self, attempts: int = 3) -> SecureBroker:
+        """Start the broker; if a chosen port was taken meanwhile (the machine is shared, and a
+        free port is only free when it is chosen), choose new ones and try again."""
+        log = self.folder / "mosquitto.log"
+        for attempt in range(attempts):
+            config = self.render()
+            self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                for port in (self.cert_port, self.password_port, self.cloud_port):
+                    wait_for_port(port)
+                if self.process.poll() is None:
+                    return self
+            except TimeoutError:
+                pass
             self.stop()
-            log = (self.folder / "mosquitto.log")
-            raise RuntimeError("mosquitto did not start:\n"
-                               + (log.read_text() if log.exists() else "")) from None
-        return self
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "Address already in use" not in text or attempt == attempts - 1:
+                raise RuntimeError("mosquitto did not start:\n" + text)
+            log.unlink()
+            self.cert_port, self.password_port, self.cloud_port = (free_port(), free_port(),
+                                                                   free_port())
+        raise AssertionError("unreachable")
 
     def reload(self) -> None:
         """SIGHUP: Mosquitto reads its password file and CRL again. It logs nothing for that
