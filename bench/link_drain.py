@@ -31,6 +31,7 @@ from cloud_bridge.store import enroll_device, make_engine, migrate, session_fact
 from gateway.app import Gateway
 from gateway.settings import load_settings
 from tests.chaos.kiosk_driver import issue_one
+from tests.support import cloud_key
 from tests.support.chaos_proxy import ChaosProxy
 from tests.support.cloud import bridge_settings
 from tests.support.mosquitto import Mosquitto
@@ -55,6 +56,7 @@ def drain_once(workdir: Path, broker: Mosquitto, database_url: str, engine, rtt_
             link={"inflight_window": window, "records_per_publish": per_publish,
                   "resend_after_s": 600, "telemetry_interval_s": 3600},
             clock={"trust_system_clock": True},
+            cloud={"signing_keys": [cloud_key.public_key()]},
         )
         gateway = Gateway.open(settings)
         with session_factory(engine).begin() as session:

@@ -1,5 +1,6 @@
 """Cloud commands: ``nongan bridge migrate | run | serve | device add | device list | device
-retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``,
+retire | device reenable`` (and ``key``, ``prune`` from ``cloud_bridge.cli_admin``;
+``signing-key``, ``broker-files``, ``broker-sync`` from ``cloud_bridge.cli_broker``;
 ``dead-letters`` from ``cloud_bridge.cli_dead_letters``).
 
 Each verb loads the settings once (``--config FILE`` or ``$NONGAN_BRIDGE_CONFIG``, then
@@ -72,14 +73,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = device_verbs.add_parser("list", parents=[common], help="list enrolled kiosks")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=cmd_device_list)
-    retire = device_verbs.add_parser("retire", parents=[common],
-                                     help="retire a kiosk: its messages are refused from now on")
+    retire = device_verbs.add_parser(
+        "retire", parents=[common],
+        help="retire a kiosk: its messages are refused and it loses its broker login")
     retire.add_argument("--id", required=True, help="the kiosk's device id")
+    retire.add_argument("--confirm", default=None, metavar="ID",
+                        help="the device id again, to confirm (asked for if not given)")
+    retire.add_argument("--reason", default=None, help="why (kept in the history)")
     retire.set_defaults(func=cmd_device_retire)
+    reenable = device_verbs.add_parser(
+        "reenable", parents=[common],
+        help="undo a retirement: the kiosk gets a new broker password (and needs a new "
+        "certificate)")
+    reenable.add_argument("--id", required=True, help="the kiosk's device id")
+    reenable.add_argument("--confirm", default=None, metavar="ID",
+                          help="the device id again, to confirm (asked for if not given)")
+    reenable.add_argument("--reason", default=None, help="why (kept in the history)")
+    reenable.set_defaults(func=cmd_device_reenable)
 
-    from cloud_bridge import cli_admin, cli_dead_letters
+    from cloud_bridge import cli_admin, cli_broker, cli_dead_letters
 
     cli_admin.register(verbs, common)
+    cli_broker.register(verbs, common)
     cli_dead_letters.register(verbs, common)
 
 
@@ -239,19 +254,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_device_add(args: argparse.Namespace) -> int:
+    from cloud_bridge.cli_broker import after_device_change, cloud_keys_to_pin
     from cloud_bridge.store import EnrolmentError, enroll_device
 
     settings = settings_from(args)
     try:
         with _session(settings) as session, session.begin():
             info = enroll_device(session, device_id=args.id, public_key=args.public_key,
-                                 station_id=args.station, place_code=args.place)
+                                 station_id=args.station, place_code=args.place,
+                                 actor=_actor(), reserved=settings.cloud_accounts())
+            # Before the commit: a kiosk enrolled with no key to pin could trust nothing.
+            keys = cloud_keys_to_pin(settings)
     except EnrolmentError as exc:
         raise CommandError(str(exc)) from None
     print(f"enrolled {info.id} (station {info.station_id}, place {info.place_code})")
     print(f"broker username: {info.id}\nbroker password: {info.broker_password}\n"
-          "(shown once: put it in the kiosk's gateway.toml, then run "
-          "`nongan bridge broker-files` and reload the broker)")
+          "(shown once: put it in the kiosk's gateway.toml)")
+    print("the kiosk pins the cloud's signing key; in its gateway.toml:\n"
+          f"[cloud]\nsigning_keys = {json.dumps(keys)}")
+    after_device_change(settings)
     return 0
 
 
@@ -278,17 +299,61 @@ def cmd_device_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmation(args: argparse.Namespace, what: str) -> tuple[str | None, str | None]:
+    """The typed device id and the reason: from the options, else asked for on a terminal."""
+    confirm, reason = args.confirm, args.reason
+    if sys.stdin.isatty():
+        if confirm is None:
+            confirm = input(f"To {what} {args.id}, type its device id again: ").strip()
+        if reason is None:
+            reason = input("Why (kept in the history): ").strip()
+    return confirm, reason
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 @_guarded
 def cmd_device_retire(args: argparse.Namespace) -> int:
+    from cloud_bridge.cli_broker import after_device_change
     from cloud_bridge.store import EnrolmentError, retire_device
 
     settings = settings_from(args)
+    confirm, reason = _confirmation(args, "retire")
     try:
         with _session(settings) as session, session.begin():
-            info = retire_device(session, args.id)
+            info = retire_device(session, args.id, confirm=confirm, reason=reason,
+                                 actor=_actor())
     except EnrolmentError as exc:
         raise CommandError(str(exc)) from None
     print(f"retired {info.id}; its messages are refused from now on")
+    after_device_change(settings)
+    return 0
+
+
+@_guarded
+def cmd_device_reenable(args: argparse.Namespace) -> int:
+    from cloud_bridge.cli_broker import after_device_change
+    from cloud_bridge.store import EnrolmentError, reenable_device
+
+    settings = settings_from(args)
+    confirm, reason = _confirmation(args, "re-enable")
+    try:
+        with _session(settings) as session, session.begin():
+            info = reenable_device(session, args.id, confirm=confirm, reason=reason,
+                                   actor=_actor())
+    except EnrolmentError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"re-enabled {info.id}; its messages are accepted again")
+    print(f"new broker password: {info.broker_password}\n(shown once: put it in the kiosk's "
+          "gateway.toml; its old certificates stay revoked: `nongan pki issue` a new one)")
+    after_device_change(settings)
     return 0
 
 

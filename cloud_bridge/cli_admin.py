@@ -5,25 +5,19 @@ nongan bridge key add --name NAME --role operator|supervisor|market [--market NA
 nongan bridge key list
 nongan bridge key revoke --name NAME
 nongan bridge prune [--dry-run] [--days N]
-nongan bridge broker-files --out DIR [--cloud-user nongan-bridge]
 ```
 
-The key is printed once; only its hash is stored. ``broker-files`` writes ``passwd`` (kiosks'
-hashed broker passwords, from enrolment) and ``acl`` for Mosquitto; send the broker SIGHUP to
-reload them. The cloud's own accounts are added to the ACL with full rights; their passwords
-are set with ``mosquitto_passwd`` by the operator (docs/operations.md).
+The key is printed once; only its hash is stored. The broker's files are
+``cloud_bridge.cli_broker``'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import sys
-from pathlib import Path
 from typing import Any
 
 from cloud_bridge.cli import CommandError, _guarded, _session, settings_from
-from cloud_bridge.files import write_atomically
 
 
 def register(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -46,14 +40,6 @@ def register(verbs: Any, common: argparse.ArgumentParser) -> None:
     prune.add_argument("--days", type=int, default=None, help="overrides retention.days")
     prune.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     prune.set_defaults(func=cmd_prune)
-
-    files = verbs.add_parser("broker-files", parents=[common],
-                             help="write Mosquitto's password file and ACL for the kiosks")
-    files.add_argument("--out", type=Path, required=True, help="folder to write passwd, acl")
-    files.add_argument("--cloud-user", action="append", default=None,
-                       help="the cloud's broker accounts (default: nongan-bridge)")
-    files.set_defaults(func=cmd_broker_files)
-
 
 def _actor() -> str:
     try:
@@ -119,28 +105,3 @@ def cmd_prune(args: argparse.Namespace) -> int:
           + ", ".join(f"{n} {table}" for table, n in report.deleted.items() if n)
           if report.total else f"nothing received before {report.cutoff:%Y-%m-%d} to prune")
     return 0
-
-
-@_guarded
-def cmd_broker_files(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from cloud_bridge.registry.broker_auth import acl_file, password_file
-    from cloud_bridge.store.models import Device, DeviceStateValue
-
-    with _session(settings_from(args)) as session:
-        entries = [(d, h) for d, h in session.execute(
-            select(Device.id, Device.broker_password_hash)
-            .where(Device.state == DeviceStateValue.ENROLLED,
-                   Device.broker_password_hash.is_not(None))).all()]
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write_private(args.out / "passwd", password_file(entries))
-    _write_private(args.out / "acl", acl_file(args.cloud_user or ["nongan-bridge"]))
-    print(f"wrote {args.out / 'passwd'} ({len(entries)} kiosks) and {args.out / 'acl'}; "
-          "send mosquitto SIGHUP to reload", file=sys.stderr)
-    return 0
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write atomically, readable by the owner only (the broker's user)."""
-    write_atomically(path, text.encode("utf-8"), mode=0o600)

@@ -7,6 +7,7 @@ annotated strings; the cloud reuses those types for its request bodies, and thei
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, get_args
 
 from pydantic import StringConstraints
@@ -32,5 +33,36 @@ PLACE_CODE_PATTERN = pattern_of(PlaceCode)
 STATION_PATTERN = r"^[A-Za-z0-9]{2,16}$"
 """A station id as enrolment accepts it (letters and digits; the contract's is a ``Code``)."""
 
-__all__ = ["CODE_PATTERN", "DEVICE_ID_PATTERN", "PLACE_CODE_PATTERN", "STATION_PATTERN",
-           "TOKEN_PATTERN", "TOKEN_RULE", "pattern_of"]
+
+RESERVED_NAMES = frozenset({"nongan", "admin", "administrator", "root", "mosquitto", "broker",
+                            "localhost", "cloud", "bridge", "dynsec"})
+"""Names no kiosk may have: a kiosk's id is its broker username, and these are (or could be
+mistaken for) the accounts of the broker, the cloud and their administrators."""
+RESERVED_PREFIXES = ("nongan-", "admin-", "$")
+"""Prefixes no kiosk id may start with: ``nongan-*`` is the cloud's own accounts and client ids
+(``nongan-bridge``, ``nongan-admin``, ``nongan-bridge-1``...); ``$`` is the broker's."""
+
+
+def reserved_reason(name: str, cloud_users: Iterable[str] = ()) -> str | None:
+    """Why ``name`` can never be a kiosk's id (None if it can).
+
+    Args:
+        cloud_users: the cloud's own broker accounts and client ids from the settings.
+    """
+    lowered = name.lower()
+    for user in (u.lower() for u in cloud_users):
+        if lowered == user:
+            return f"{name!r} is one of the cloud's own broker accounts"
+        if lowered.startswith(user + "-"):  # a worker's client id: {client_id}-1, -2 ...
+            return f"{name!r} is named like the cloud's own account {user!r} and its workers"
+    if lowered in RESERVED_NAMES:
+        return f"{name!r} is a reserved name (the broker's or the cloud's)"
+    for prefix in RESERVED_PREFIXES:
+        if lowered.startswith(prefix):
+            return f"{name!r} starts with {prefix!r}, which is reserved for the cloud's accounts"
+    return None
+
+
+__all__ = ["CODE_PATTERN", "DEVICE_ID_PATTERN", "PLACE_CODE_PATTERN", "RESERVED_NAMES",
+           "RESERVED_PREFIXES", "STATION_PATTERN", "TOKEN_PATTERN", "TOKEN_RULE", "pattern_of",
+           "reserved_reason"]

@@ -67,15 +67,46 @@ class BrokerSection(BrokerConnection):
     MQTT 5 session figures a consumer needs."""
 
     session_expiry_s: int = Field(
-        default=7 * 24 * 3600, ge=0,
-        description="MQTT 5: how long the broker keeps this worker's session (and its unacked "
-        "messages) while the worker is away.",
+        default=60, ge=0, le=24 * 3600,
+        description="MQTT 5: how long the broker keeps this worker's session while the worker "
+        "is away. Short on purpose: Mosquitto keeps handing a departed member of a shared "
+        "subscription its share of new messages until its session expires, and drops them "
+        "then; kiosks re-send whatever the cloud has not acknowledged (link.resend_after_s), "
+        "so a short session costs a re-send, a long one strands records (docs/reliability.md).",
+    )
+    max_packet_size: int = Field(
+        default=266_240, ge=16 * 1024, le=268_435_455,
+        description="The broker's max_packet_size (Mosquitto's setting; the deployment's is "
+        "266240). The worker never publishes a larger packet: rosters are split into pages "
+        "below it. A smaller limit the broker announces on connecting (MQTT 5) wins.",
     )
     receive_maximum: int = Field(
         default=2000, ge=1, le=65535,
         description="MQTT 5: how many unacknowledged messages the broker may have in flight to "
         "this worker. Must exceed ingest.batch_size, or batches wait for their own acks.",
     )
+
+
+class BrokerAdminSection(BrokerConnection):
+    """How the cloud provisions the broker: the dynamic security plugin's control API (an
+    account with the ``nongan-admin`` role, on the cloud's listener) and, on the broker's own
+    host, the files it reads. Without this section kiosks are added to and retired from the
+    broker with ``nongan bridge broker-files`` and a broker restart (docs/operations.md)."""
+
+    username: str | None = "nongan-admin"
+    cloud_users: list[_PlainName] = Field(
+        default_factory=lambda: ["nongan-bridge"],
+        description="The workers' broker accounts (the nongan-cloud role).")
+    files_dir: Path | None = Field(
+        default=None,
+        description="Where the broker's passwd and crl.pem are (/etc/mosquitto/nongan), when "
+        "the cloud runs on the broker's host: they are rewritten after every change.")
+    pki_dir: Path | None = Field(
+        default=None, description="The link's PKI folder (with ca.key), to sign the CRL.")
+    pid_file: Path | None = Field(
+        default=None,
+        description="The broker's pid file: it is sent SIGHUP after the files change, so it "
+        "reads the password file and the CRL again.")
 
 
 class IngestSection(Section):
@@ -192,6 +223,34 @@ class DashboardSection(Section):
         "attention (the cloud is not acknowledging it).")
 
 
+KeyText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+KeyIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16}$")]
+
+
+class SigningSection(Section):
+    """The cloud's signing key (``cloud_bridge.signing``) and a rotation in progress."""
+
+    key_file: Path | None = Field(
+        default=None,
+        description="PKCS#8 PEM file of the cloud's Ed25519 signing key, mode 0600 (`nongan "
+        "bridge signing-key new`). Required by the ingest workers: kiosks act on no unsigned "
+        "ack, roster or command.",
+    )
+    previous_key_file: Path | None = Field(
+        default=None,
+        description="Rotation: the outgoing key. It signs the key set kiosks receive, so one "
+        "that trusts only the old key learns the new one.",
+    )
+    next_keys: list[KeyText] = Field(
+        default_factory=list, max_length=4,
+        description="Rotation: public keys announced to every kiosk before the switch to them.",
+    )
+    retired_keys: list[KeyIdText] = Field(
+        default_factory=list, max_length=32,
+        description="Rotation: ids of keys every kiosk must stop trusting.",
+    )
+
+
 class RetentionSection(Section):
     days: int = Field(default=730, ge=180,
                       description="Keep records this long (law: 2 years; measures: 6 months; "
@@ -216,6 +275,20 @@ class BridgeSettings(EnvOverFileSettings):
     api: ApiSection = ApiSection()
     dashboard: DashboardSection = DashboardSection()
     retention: RetentionSection = RetentionSection()
+    signing: SigningSection = SigningSection()
+    broker_admin: BrokerAdminSection | None = None
+
+    def cloud_accounts(self) -> list[str]:
+        """Names that are the cloud's own at the broker: no kiosk may be enrolled as one
+        (a kiosk's id is its broker username and client id)."""
+        names = {"nongan-bridge", "nongan-admin", self.ingest.client_id, self.ingest.group}
+        if self.broker.username:
+            names.add(self.broker.username)
+        if self.broker_admin is not None:
+            names.update(self.broker_admin.cloud_users)
+            if self.broker_admin.username:
+                names.add(self.broker_admin.username)
+        return sorted(names)
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> BridgeSettings:

@@ -23,6 +23,7 @@ from device_drivers import DeviceError
 from .alarms import AlarmBook
 from .calibration import CalibrationBook
 from .clock import KioskClock
+from .cloud_trust import CloudTrust
 from .devices import KioskDevices
 from .health_watch import DiskGuard, HealthWatch
 from .identity import DeviceIdentity
@@ -132,12 +133,18 @@ class Gateway:
         ))
         sw = software_version()
         firmware = reader_firmware(devices)
+        trust = CloudTrust(db, identity.device_id, settings.cloud.signing_keys, alarms)
+        if not settings.cloud.signing_keys:
+            log.error("cloud.signing_keys is empty: this kiosk trusts no cloud message and will "
+                      "keep every record unacknowledged (put the key enrolment printed there)")
         telemetry = TelemetryCollector(outbox, data_dir, software_version=sw,
                                        firmware_version=firmware,
-                                       extra=lambda: _kiosk_telemetry(stock, calibrations,
-                                                                      devices, settings))
+                                       extra=lambda: {**_kiosk_telemetry(stock, calibrations,
+                                                                         devices, settings),
+                                                      **trust.telemetry()})
         link = MqttLink(
             settings.broker, settings.link, outbox, sealer,
+            trust=trust,
             software_version=sw,
             firmware_version=firmware,
             station_id=settings.device.station_id,

@@ -38,6 +38,9 @@ telemetry_interval_s = 60
 
 [cloud]
 public_base_url = "{public_base_url}"
+# The cloud's signing key(s), as `nongan bridge device add` prints them: the kiosk acts on no
+# ack, roster or command they did not sign.
+signing_keys = [{signing_keys}]
 """
 
 
@@ -67,6 +70,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         CONFIG_TEMPLATE.format(
             device_id=args.device_id, station_id=args.station, place_code=args.place,
             data_dir=args.data_dir, broker_url=args.broker, public_base_url=args.public_url,
+            signing_keys=", ".join(f'"{key}"' for key in args.cloud_key or []),
         ),
         encoding="utf-8",
     )
@@ -75,6 +79,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         return 1
     identity = DeviceIdentity.load_or_create(settings.device.data_dir, settings.device.id)
     print(f"wrote {args.config}")
+    if not settings.cloud.signing_keys:
+        print("cloud.signing_keys is empty: paste the cloud signing key that enrolment prints "
+              "into it (or run init again with --cloud-key)")
     print("enrol this kiosk in the cloud with:")
     # "=" because a base64url key may start with "-", which argparse would take for an option.
     print(f"  nongan bridge device add --id {identity.device_id} --public-key="
@@ -151,6 +158,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.add_argument("--data-dir", default="/var/lib/nongan")
     init.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     init.add_argument("--public-url", default="http://127.0.0.1:8080")
+    init.add_argument("--cloud-key", action="append", default=None, metavar="KEY",
+                      help="the cloud's public signing key (43 characters, as enrolment prints "
+                      "it; repeat for several); pinned by the kiosk")
     init.add_argument("--force", action="store_true")
     init.set_defaults(func=cmd_init)
 

@@ -8,6 +8,10 @@ the resend timer, telemetry, and the reader of acks and commands. If any of them
 an MQTT error the connection is torn down and rebuilt; any other exception stops the link
 loudly (the gateway's supervisor stops the process and systemd restarts it) — never a silent
 dead worker.
+
+Nothing the cloud sends (acks, roster pages, key sets, commands) is acted on before
+``gateway.cloud_trust`` has checked its signature against the cloud keys this kiosk pinned;
+a refused message changes nothing and is reported (alarm, telemetry).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from paho.mqtt.properties import Properties
 from protocol import (
     Channel,
     CloudAck,
+    CloudKeys,
     Command,
     CommandResult,
     EventName,
@@ -38,9 +43,8 @@ from protocol import (
     Telemetry,
     ack_topic,
     command_result_topic,
-    decode,
     event_topic,
-    roster_topic,
+    keys_topic,
     status_topic,
     subscription,
     telemetry_topic,
@@ -48,7 +52,9 @@ from protocol import (
 from protocol.batch import make_batch
 
 from .cancellation import cancel_and_wait
+from .cloud_trust import CloudTrust
 from .outbox import AckBeyondLedger, Outbox, OutboxRecord
+from .roster_pages import RosterAssembler
 from .sealing import MessageSealer
 from .settings import BrokerSection, LinkSection
 from .tls import tls_context
@@ -101,6 +107,7 @@ class MqttLink:
         outbox: Outbox,
         sealer: MessageSealer,
         *,
+        trust: CloudTrust,
         software_version: str,
         firmware_version: Callable[[], str | None] = lambda: None,
         station_id: str | None = None,
@@ -120,6 +127,10 @@ class MqttLink:
         # Given the cloud's retained roster (producers to identify offline); returns whether
         # it was newer than the copy held.
         self.roster_handler = roster
+        # Every cloud message is checked against the cloud keys this kiosk trusts first.
+        self.trust = trust
+        self._roster_pages = RosterAssembler()
+        self._highest_ack: int | None = None
         self.state = LinkState()
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         self._wakeup: asyncio.Event | None = None
@@ -221,9 +232,11 @@ class MqttLink:
             self.state.last_error = None
             log.info("connected to %s as %s", self.broker.url, self.device_id)
             await client.subscribe(ack_topic(self.device_id), qos=1)
+            await client.subscribe(keys_topic(self.device_id), qos=1)
             await client.subscribe(subscription(Channel.COMMAND, device_id=self.device_id), qos=1)
             if self.roster_handler is not None:
-                await client.subscribe(roster_topic(self.device_id), qos=1)
+                await client.subscribe(subscription(Channel.ROSTER, device_id=self.device_id),
+                                       qos=1)
             await client.publish(
                 status_topic(self.device_id),
                 self._status_payload(online=True, graceful=False),
@@ -353,12 +366,17 @@ class MqttLink:
         async for message in client.messages:
             self._raise_if_stopping()  # answering the last message (a command's result)
             payload = message.payload if isinstance(message.payload, bytes) else b""
+            topic = str(message.topic)
+            if not payload:
+                continue  # a retained message cleared (a roster page no longer used)
             try:
-                decoded = decode(str(message.topic), payload)
+                decoded = await asyncio.to_thread(self.trust.receive, topic, payload)
             except ProtocolError as exc:
-                self._note_error(f"ignored a bad message on {message.topic}: {exc.reason}")
-                continue
-            if decoded.topic.device_id != self.device_id:
+                # Unsigned, mis-signed, another kiosk's, or not even a message: it changes
+                # nothing here, and a person hears of it (alarm, telemetry).
+                self.state.acks_ignored += topic.endswith("/ack")
+                self._note_error(f"refused a cloud message on {topic}: {exc.reason}")
+                await asyncio.to_thread(self.trust.refuse, topic, exc.reason)
                 continue
             if isinstance(decoded.message, CloudAck):
                 await self._on_ack(decoded.message)
@@ -366,25 +384,44 @@ class MqttLink:
                 await self._on_command(client, decoded.message)
             elif isinstance(decoded.message, Roster):
                 await self._on_roster(decoded.message)
+            elif isinstance(decoded.message, CloudKeys):
+                await asyncio.to_thread(self.trust.apply_keys, decoded.message)
 
     async def _on_ack(self, ack: CloudAck) -> None:
+        if self._highest_ack is not None and ack.acked_seq < self._highest_ack:
+            self.trust.stale("ack", f"acked_seq {ack.acked_seq} is below {self._highest_ack}")
+            return
         try:
             newly = await asyncio.to_thread(self.outbox.mark_acked, ack.acked_seq)
         except AckBeyondLedger as exc:
             self.state.acks_ignored += 1
             self._note_error(str(exc))
             return
+        self._highest_ack = max(self._highest_ack or 0, ack.acked_seq)
+        await asyncio.to_thread(self.trust.accepted)
         if newly:
             log.debug("cloud acknowledged up to seq %d (%d records)", ack.acked_seq, newly)
 
-    async def _on_roster(self, roster: Roster) -> None:
+    async def _on_roster(self, page: Roster) -> None:
         if self.roster_handler is None:
             return
+        pages = self._roster_pages
+        if pages.is_stale(page):
+            self.trust.stale("roster", f"version {page.version} is older than {pages.held}")
+            return
+        try:
+            roster = pages.add(page)
+        except ValueError as exc:
+            self._note_error(f"ignored a roster: {exc}")
+            return
+        if roster is None:
+            return  # more pages to come
         try:
             applied = await self.roster_handler(roster)
         except ValueError as exc:  # addressed to someone else, or refused: keep what we have
             self._note_error(f"ignored a roster: {exc}")
             return
+        pages.held = max(pages.held or 0, roster.version)
         if applied:
             self.state.roster_version = roster.version
             log.info("roster version %d applied (%d producers)", roster.version,
@@ -393,6 +430,12 @@ class MqttLink:
     async def _on_command(self, client: aiomqtt.Client, command: Command) -> None:
         result: dict[str, Any] = {}
         error: str | None = None
+        stamp = self.sealer.clock.now()
+        replay = await asyncio.to_thread(self.trust.command_is_new, command, now=stamp.time,
+                                         clock_synced=stamp.time_synced)
+        if replay is not None:
+            self.trust.stale("cmd", replay)  # run once, answered once
+            return
         if command.expires_at is not None and command.expires_at < datetime.now(UTC):
             ok, error = False, "command expired before it arrived"
         elif (handler := self.commands.get(command.name)) is None:

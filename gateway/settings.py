@@ -201,6 +201,20 @@ class CloudSection(_Section):
         default="http://127.0.0.1:8080",
         description="Base URL of the cloud's public pages; certificate QR codes point below it.",
     )
+    signing_keys: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]] = Field(
+        default_factory=list, max_length=8,
+        description="The cloud's public signing keys this kiosk pins, as printed at enrolment "
+        "(`nongan bridge device add`). The kiosk acts on no ack, roster or command that one of "
+        "them (or a key they endorsed: key rotation) did not sign. Empty: it trusts nothing "
+        "and never forgets a record.",
+    )
+
+    @field_validator("signing_keys")
+    @classmethod
+    def _real_keys(cls, value: list[str]) -> list[str]:
+        from .cloud_trust import check_pinned_keys
+
+        return check_pinned_keys(value)
 
 
 class GatewaySettings(EnvOverFileSettings):

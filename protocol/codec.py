@@ -32,6 +32,7 @@ from .messages import (
     AlarmEvent,
     CertificateEvent,
     CloudAck,
+    CloudKeys,
     Command,
     CommandResult,
     LotEvent,
@@ -70,6 +71,7 @@ CHANNEL_MODELS: dict[Channel, type[BaseModel]] = {
     Channel.TELEMETRY: Telemetry,
     Channel.ACK: CloudAck,
     Channel.ROSTER: Roster,
+    Channel.KEYS: CloudKeys,
     Channel.COMMAND: Command,
     Channel.COMMAND_RESULT: CommandResult,
 }
@@ -170,6 +172,13 @@ def decode(topic: str, payload: bytes) -> Decoded:
             f"{parsed_topic.device_id!r}'s topic",
             code="device_mismatch",
         )
+    if isinstance(message, Roster | Command):
+        # Cloud -> kiosk: the topic's page or command name is the message's own, or the kiosk
+        # would file a page under the wrong number or answer on another command's topic.
+        inner = str(message.page if isinstance(message, Roster) else message.name)
+        if inner != parsed_topic.name:
+            raise ProtocolError(f"message is {message.kind} {inner!r} but was published on "
+                                f"{parsed_topic.name!r}", code="bad_topic")
     return Decoded(parsed_topic, message, obj)
 
 

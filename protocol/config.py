@@ -46,6 +46,13 @@ class EnvOverFileSettings(BaseSettings):
         return env_settings, init_settings
 
 
+PLACEHOLDER_SECRETS = frozenset({
+    "", "…", "...", "change-me", "changeme", "change_me", "password", "secret", "todo", "xxx",
+    "<password>", "your-password", "your_password",
+})
+"""Values copied from examples rather than set: refused wherever a secret is expected."""
+
+
 class BrokerConnection(Section):
     """Where the MQTT broker is and how to log in."""
 
@@ -57,6 +64,14 @@ class BrokerConnection(Section):
     cert_file: Path | None = None
     key_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+    @field_validator("password")
+    @classmethod
+    def _not_a_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(f"{value!r} is a placeholder, not a password: set the one the "
+                             "broker's account was made with")
+        return value
 
     @field_validator("url")
     @classmethod

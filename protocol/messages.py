@@ -29,9 +29,10 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     StringConstraints,
+    model_validator,
 )
 
-from .topics import DEVICE_ID_PATTERN
+from .topics import DEVICE_ID_PATTERN, MAX_ROSTER_PAGES
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +41,10 @@ MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 """A message id: 32 lower-case hex digits (a UUID without dashes), made at the kiosk."""
 Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
 """Base64url (unpadded) of a 64-byte Ed25519 signature."""
+KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16}$")]
+"""A cloud key's id (``protocol.signing.key_id``): 16 base64url characters."""
+PublicKeyText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+"""Base64url (unpadded) of a 32-byte Ed25519 public key."""
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 """A certificate's public, unguessable token (at least 128 random bits, base64url). A kiosk's
 tokens are bound to it (``protocol.bound_ids.make_token``); the cloud's re-issues are
@@ -156,6 +161,15 @@ class Telemetry(KioskHeader):
     calibrated_at: AwareDatetime | None = None
     devices: dict[Code, Literal["ok", "fault", "absent", "simulated"]] = Field(default_factory=dict)
     kits: list[KitStock] = Field(default_factory=list, max_length=200)
+    cloud_keys: list[KeyId] = Field(
+        default_factory=list, max_length=16,
+        description="Ids of the cloud keys this kiosk trusts (key rotation: docs/protocol.md).")
+    cloud_messages_refused: NonNegativeInt = Field(
+        default=0, description="Cloud messages refused so far: unsigned, signed by a key this "
+        "kiosk does not trust, not matching their signature, or addressed to another kiosk.")
+    cloud_messages_stale: NonNegativeInt = Field(
+        default=0, description="Genuine cloud messages ignored as older than what the kiosk "
+        "holds (an ack below the last, a roster version already held, a replayed command).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,10 +441,20 @@ class BatchEnvelope(_Model):
 
 
 # --------------------------------------------------------------------------------------------
-# cloud -> kiosk
+# cloud -> kiosk: every message signed by a cloud key the kiosk pinned (protocol.signing)
 
 
-class CloudAck(_Model):
+class CloudSigned(_Model):
+    """What every cloud -> kiosk message ends with: the id of the cloud key that signed it and
+    the signature over everything else (``kid`` included). A kiosk acts on none of them until
+    the signature checks against a key it pinned."""
+
+    kid: KeyId = Field(description="Id of the cloud key that signed this message.")
+    sig: Signature = Field(description="Ed25519 signature of the cloud key over the canonical "
+                           "JSON of the message without 'sig'.")
+
+
+class CloudAck(CloudSigned):
     """Retained on ``ack``: every ledger record of this kiosk with ``seq <= acked_seq`` is in
     the cloud's database. Published only after the database commit.
     """
@@ -454,25 +478,63 @@ class RosterEntry(_Model):
     active: bool = True
 
 
-class Roster(_Model):
-    """Retained on ``roster``: the producers this kiosk may identify offline (its station's).
+MAX_ROSTER_ENTRIES = 20_000
+"""The most producers a station's roster holds, across its pages."""
 
-    ``version`` only grows; a kiosk replaces its copy when a higher version arrives.
+
+class Roster(CloudSigned):
+    """One page, retained on ``roster/{page}``, of the producers this kiosk may identify offline
+    (its station's).
+
+    A roster is published as pages ``0 .. pages-1`` of one ``version``, each small enough for
+    the broker's packet limit; a kiosk replaces its copy once it holds every page of a version
+    higher than its own. ``version`` only grows.
     """
 
     v: Literal[1]
     kind: Literal["roster"]
     device_id: DeviceId
     version: NonNegativeInt
+    page: NonNegativeInt = Field(description="This page's number, 0-based; equals the topic's.")
+    pages: PositiveInt = Field(le=MAX_ROSTER_PAGES,
+                               description="How many pages this version of the roster has.")
     generated_at: AwareDatetime
-    producers: list[RosterEntry] = Field(default_factory=list, max_length=2000)
+    producers: list[RosterEntry] = Field(default_factory=list, max_length=MAX_ROSTER_ENTRIES)
+
+    @model_validator(mode="after")
+    def _page_in_range(self) -> Roster:
+        if self.page >= self.pages:
+            raise ValueError(f"page {self.page} of a roster of {self.pages} pages")
+        return self
 
 
-class Command(_Model):
+class TrustedKey(_Model):
+    kid: KeyId
+    public_key: PublicKeyText
+
+
+class CloudKeys(CloudSigned):
+    """Retained on ``keys``: the cloud keys this kiosk is to trust, for key rotation.
+
+    Signed by a key the kiosk already trusts. The kiosk adds every listed key it has not
+    retired, and retires every listed id as long as one trusted key remains; a retired key is
+    never trusted again, so replaying an older set changes nothing.
+    """
+
+    v: Literal[1]
+    kind: Literal["keys"]
+    device_id: DeviceId
+    keys: list[TrustedKey] = Field(min_length=1, max_length=8)
+    retired: list[KeyId] = Field(default_factory=list, max_length=64)
+    time: AwareDatetime
+
+
+class Command(CloudSigned):
     """A command to one kiosk on ``cmd/{name}``."""
 
     v: Literal[1]
     kind: Literal["command"]
+    device_id: DeviceId
     cmd_id: MessageId
     name: Code
     args: dict[str, Any] = Field(default_factory=dict)

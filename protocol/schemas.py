@@ -22,6 +22,7 @@ from .messages import (
     BatchEnvelope,
     CertificateEvent,
     CloudAck,
+    CloudKeys,
     Command,
     CommandResult,
     LotEvent,
@@ -45,6 +46,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "event-batch": BatchEnvelope,
     "ack": CloudAck,
     "roster": Roster,
+    "keys": CloudKeys,
     "command": Command,
     "command-result": CommandResult,
 }

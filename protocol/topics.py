@@ -5,7 +5,9 @@ nongan/v1/{device_id}/status               retained birth / last will
 nongan/v1/{device_id}/telemetry            periodic health
 nongan/v1/{device_id}/event/{event}        ledger events (test, certificate, ...)
 nongan/v1/{device_id}/ack                  cloud -> kiosk, retained: committed up to seq N
-nongan/v1/{device_id}/roster               cloud -> kiosk, retained: producers to know offline
+nongan/v1/{device_id}/roster/{page}        cloud -> kiosk, retained: producers to know offline,
+                                           in pages 0, 1, ... that each fit the broker's limit
+nongan/v1/{device_id}/keys                 cloud -> kiosk, retained: the cloud keys to trust
 nongan/v1/{device_id}/cmd/{name}           cloud -> kiosk commands
 nongan/v1/{device_id}/cmd-result/{name}    kiosk -> cloud answers
 ```
@@ -26,6 +28,9 @@ PREFIX = f"{ROOT}/{VERSION_SEGMENT}"
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
 _DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+MAX_ROSTER_PAGES = 256
+"""A roster is at most this many pages (``roster/0`` ... ``roster/255``)."""
+_PAGE_RE = re.compile(r"^(0|[1-9][0-9]{0,2})$")
 
 
 class Channel(StrEnum):
@@ -34,6 +39,7 @@ class Channel(StrEnum):
     EVENT = "event"
     ACK = "ack"
     ROSTER = "roster"
+    KEYS = "keys"
     COMMAND = "cmd"
     COMMAND_RESULT = "cmd-result"
 
@@ -50,8 +56,16 @@ class EventName(StrEnum):
     """Several ledger records in one publish (for slow links); see ``protocol.batch``."""
 
 
+class CommandName(StrEnum):
+    """The commands a kiosk answers (``cmd/{name}``, ``cmd-result/{name}``): the broker lets a
+    kiosk publish results on these names only."""
+
+    DIAGNOSTICS = "diagnostics"
+
+
 _NAMED_CHANNELS = {Channel.EVENT, Channel.COMMAND, Channel.COMMAND_RESULT}
 _EVENT_NAMES = frozenset(e.value for e in EventName)
+_PAGED_CHANNELS = {Channel.ROSTER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +123,16 @@ def ack_topic(device_id: str) -> str:
     return str(Topic(check_device_id(device_id), Channel.ACK))
 
 
-def roster_topic(device_id: str) -> str:
-    return str(Topic(check_device_id(device_id), Channel.ROSTER))
+def roster_topic(device_id: str, page: int) -> str:
+    """The retained topic of one page of a kiosk's roster."""
+    if not 0 <= page < MAX_ROSTER_PAGES:
+        raise ProtocolError(f"roster page {page} is outside 0..{MAX_ROSTER_PAGES - 1}")
+    return str(Topic(check_device_id(device_id), Channel.ROSTER, str(page)))
+
+
+def keys_topic(device_id: str) -> str:
+    """The retained topic of the cloud keys a kiosk is to trust."""
+    return str(Topic(check_device_id(device_id), Channel.KEYS))
 
 
 def command_topic(device_id: str, name: str) -> str:
@@ -144,6 +166,11 @@ def parse_topic(topic: str) -> Topic:
             f"topic {shown(topic)} has unknown channel {shown(parts[3], 20)}", code="bad_topic"
         ) from None
     rest = parts[4:]
+    if channel in _PAGED_CHANNELS:
+        if len(rest) != 1 or not _PAGE_RE.match(rest[0]) or int(rest[0]) >= MAX_ROSTER_PAGES:
+            raise ProtocolError(f"topic {topic!r} needs one page number after "
+                                f"{channel.value}/", code="bad_topic")
+        return Topic(device_id, channel, rest[0])
     if channel is Channel.EVENT and len(rest) == 1 and rest[0] not in _EVENT_NAMES:
         # Only the known event names: nothing else under event/ can ever be stored.
         raise ProtocolError(
@@ -162,7 +189,7 @@ def parse_topic(topic: str) -> Topic:
 def subscription(channel: Channel, *, device_id: str = "+") -> str:
     """A subscription filter for one channel across devices (``+`` as the device level)."""
     base = f"{PREFIX}/{device_id}/{channel.value}"
-    return f"{base}/+" if channel in _NAMED_CHANNELS else base
+    return f"{base}/+" if channel in _NAMED_CHANNELS | _PAGED_CHANNELS else base
 
 
 def shared(group: str, topic_filter: str) -> str:

@@ -15,10 +15,12 @@ from cloud_bridge.registry import queries
 from cloud_bridge.registry.fleet import KioskHealth, fleet
 from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.devices import (
+    ConfirmationMismatch,
     DeviceNotFound,
     EnrolmentError,
     enroll_device,
     list_devices,
+    reenable_device,
     retire_device,
 )
 from cloud_bridge.store.types import utcnow
@@ -28,6 +30,7 @@ from .deps import (
     DevicePath,
     OperatorKey,
     ProducerPath,
+    SupervisorKey,
     TokenPath,
     readers,
     settings_of,
@@ -42,6 +45,8 @@ from .operator_views import (
     CreditView,
     DayView,
     DeadLetterView,
+    DeviceChangedView,
+    DeviceChangeRequest,
     DeviceView,
     EnrolledView,
     EnrolRequest,
@@ -185,29 +190,89 @@ def _device_view(d: Any) -> DeviceView:
 
 @router.post("/api/v1/devices", response_model=EnrolledView, status_code=201, responses=ERRORS)
 def enrol(body: EnrolRequest, request: Request, who: OperatorKey) -> EnrolledView:
-    """Enrol a kiosk; the answer holds its broker password, shown this once."""
+    """Enrol a kiosk; the answer holds its broker password, shown this once, and the cloud's
+    signing keys it pins."""
+    settings = settings_of(request)
+    keys = cloud_signing_keys(settings)
     try:
         with writers(request).begin() as session:
             info = enroll_device(session, device_id=body.device_id, public_key=body.public_key,
                                  station_id=body.station_id, place_code=body.place_code,
-                                 actor=who.name)
+                                 actor=who.name, reserved=settings.cloud_accounts())
     except EnrolmentError as exc:
         raise ApiError(409, "enrolment_refused", str(exc)) from None
     assert info.broker_password is not None
     return EnrolledView(**_device_view(info).model_dump(), broker_username=info.id,
-                        broker_password=info.broker_password)
+                        broker_password=info.broker_password, cloud_signing_keys=keys,
+                        broker=update_broker(request))
 
 
-@router.post("/api/v1/devices/{device_id}/retire", response_model=DeviceView, responses=ERRORS)
-def retire(device_id: DevicePath, request: Request, who: OperatorKey) -> DeviceView:
-    """Retire a kiosk: its messages are refused and it loses its broker login."""
+@router.post("/api/v1/devices/{device_id}/retire", response_model=DeviceChangedView,
+             responses=ERRORS)
+def retire(device_id: DevicePath, body: DeviceChangeRequest, request: Request,
+           who: SupervisorKey) -> DeviceChangedView:
+    """Retire a kiosk (supervisors only; its id typed again, and a reason): its messages are
+    refused and it loses its broker login. ``reenable`` undoes it."""
     try:
         with writers(request).begin() as session:
-            info = retire_device(session, device_id, actor=who.name)
+            info = retire_device(session, device_id, confirm=body.confirm, reason=body.reason,
+                                 actor=who.name)
     except EnrolmentError as exc:
-        status = 404 if isinstance(exc, DeviceNotFound) else 409
-        raise ApiError(status, "retire_refused", str(exc)) from None
-    return _device_view(info)
+        raise _device_change_error("retire_refused", exc) from None
+    return DeviceChangedView(**_device_view(info).model_dump(), broker=update_broker(request))
+
+
+@router.post("/api/v1/devices/{device_id}/reenable", response_model=EnrolledView,
+             responses=ERRORS)
+def reenable(device_id: DevicePath, body: DeviceChangeRequest, request: Request,
+             who: SupervisorKey) -> EnrolledView:
+    """Undo a retirement (supervisors only): the kiosk is accepted again with a new broker
+    password, shown this once."""
+    keys = cloud_signing_keys(settings_of(request))
+    try:
+        with writers(request).begin() as session:
+            info = reenable_device(session, device_id, confirm=body.confirm,
+                                   reason=body.reason, actor=who.name)
+    except EnrolmentError as exc:
+        raise _device_change_error("reenable_refused", exc) from None
+    assert info.broker_password is not None
+    return EnrolledView(**_device_view(info).model_dump(), broker_username=info.id,
+                        broker_password=info.broker_password, cloud_signing_keys=keys,
+                        broker=update_broker(request))
+
+
+def _device_change_error(code: str, exc: EnrolmentError) -> ApiError:
+    if isinstance(exc, DeviceNotFound):
+        return ApiError(404, code, str(exc))
+    if isinstance(exc, ConfirmationMismatch):
+        return ApiError(422, "confirmation_mismatch", str(exc))
+    return ApiError(409, code, str(exc))
+
+
+def cloud_signing_keys(settings: Any) -> list[str]:
+    """The keys a kiosk pins; 503 when this server has no usable signing key configured."""
+    from cloud_bridge.signing import CloudSigner, SigningKeyError
+
+    try:
+        return CloudSigner.from_settings(settings.signing).enrolment_keys()
+    except SigningKeyError as exc:
+        raise ApiError(503, "no_signing_key", str(exc)) from None
+
+
+def update_broker(request: Request) -> str:
+    """Bring the broker in line after a device change; what happened, in words."""
+    from cloud_bridge.broker.control import ControlError
+    from cloud_bridge.broker.files import BrokerFilesError
+    from cloud_bridge.broker.provision import NotConfigured, provision
+    from cloud_bridge.pki import PkiError
+
+    try:
+        with readers(request)() as session:
+            return "updated: " + provision(settings_of(request), session).summary()
+    except NotConfigured:
+        return "not configured: run `nongan bridge broker-sync` (or broker-files)"
+    except (ControlError, BrokerFilesError, PkiError, OSError) as exc:
+        return f"not updated ({exc}): run `nongan bridge broker-sync`"
 
 
 @router.get("/api/v1/dead-letters", response_model=list[DeadLetterView], responses=ERRORS)

@@ -151,6 +151,24 @@ class DeviceView(BaseModel):
 class EnrolledView(DeviceView):
     broker_username: str = Field(description="the device id")
     broker_password: str = Field(description="shown once; only its hash is kept")
+    cloud_signing_keys: list[str] = Field(
+        default_factory=list,
+        description="the cloud's public signing keys the kiosk pins (cloud.signing_keys)")
+    broker: str = Field(default="", description="whether the broker was updated")
+
+
+class DeviceChangeRequest(BaseModel):
+    """Retiring or re-enabling a kiosk: its id typed again, and why (kept in the history)."""
+
+    model_config = ConfigDict(extra="forbid")
+    confirm: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="the device id again, as confirmation")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                             max_length=300)]
+
+
+class DeviceChangedView(DeviceView):
+    broker: str = Field(default="", description="whether the broker was updated")
 
 
 class DeadLetterView(BaseModel):

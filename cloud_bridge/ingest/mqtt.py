@@ -1,10 +1,18 @@
 """The ingest worker's paho-mqtt client: persistent session, manual acks, QoS 1 subscriptions.
 
 paho 2 with ``CallbackAPIVersion.VERSION2`` and ``manual_ack=True``: paho sends no PUBACK by
-itself, the worker does after its database commit. The session is persistent (a fixed client
-id; MQTT 5 ``clean_start=False`` with a session expiry, MQTT 3.1.1 ``clean_session=False``) so
-that messages received but not acknowledged when a worker stops are delivered again when it
-comes back, and MQTT 5's receive maximum lets the broker keep a whole batch in flight.
+itself, the worker does after its database commit. The session outlives a restart (a fixed
+client id; MQTT 5 ``clean_start=False`` with a session expiry, MQTT 3.1.1
+``clean_session=False``) so that messages received but not acknowledged when a worker stops are
+delivered again when it comes back, and MQTT 5's receive maximum lets the broker keep a whole
+batch in flight.
+
+The session expiry is short (``broker.session_expiry_s``, 60 s): Mosquitto does not hand a
+departed member's messages to the rest of a shared subscription; it keeps queueing that
+member's round-robin share in its session until the session expires, then drops them. A
+worker that leaves for good therefore strands messages only until its session expires, and
+the kiosks re-send every record the cloud has not acknowledged (docs/reliability.md). MQTT
+3.1.1 has no session expiry: use it only with one worker (the demo's embedded broker).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Three threads per worker, all owned here and joined by ``stop()``:
   ``batch_wait_ms`` after the first), writes it in one transaction (``BatchWriter``), and only
   after the commit sends the broker a PUBACK for every message of the batch (dead letters
   included: they are stored) and publishes the retained ``CloudAck`` of every kiosk touched.
+  What goes to kiosks (acks, roster pages, key sets) is signed with the cloud's key and kept
+  under the broker's packet limit by ``outbound.KioskPublisher``.
 
 The ack rule (docs/protocol.md) follows: nothing is acknowledged before it is committed. If the
 database is down the batch is kept, unacknowledged, and retried with backoff; the broker holds
@@ -45,14 +47,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud_bridge.settings import BridgeSettings
+from cloud_bridge.signing import CloudSigner
 from cloud_bridge.store.errors import StoreUnwritable, first_line, is_outage
 from cloud_bridge.store.ingest_models import WorkerStateValue
-from protocol import CloudAck, ack_topic, encode
 
 from . import mqtt as mqtt_setup
 from . import rosters
 from .heartbeat import Counters, Heartbeat
 from .inbound import BatchResult, Inbound, Outcome
+from .key_sets import publish_key_sets
+from .outbound import KioskPublisher, PacketTooLarge
 from .writer import BatchWriter, Prepared
 
 log = logging.getLogger(__name__)
@@ -68,7 +72,8 @@ class WorkerNotReady(RuntimeError):
 
 @dataclass
 class WorkerStats:
-    """Counters for logs, tests and benchmarks (written by the committer thread only)."""
+    """Counters for logs, tests and benchmarks (written by the committer thread only, but
+    ``connects``, by paho's)."""
 
     batches: int = 0
     recorded: int = 0
@@ -82,6 +87,8 @@ class WorkerStats:
     rosters_published: int = 0
     unstorable: int = 0
     """Messages whose full dead letter the store refused too (kept as a minimal row)."""
+    key_sets_published: int = 0
+    connects: int = 0
 
 
 class IngestWorker:
@@ -96,6 +103,10 @@ class IngestWorker:
         settings: the bridge's settings (broker and ingest sections are used).
         engine: the store's engine, already migrated.
         client_id: overrides ``settings.ingest.client_id`` (each worker needs its own).
+
+    Raises:
+        cloud_bridge.signing.SigningKeyError: the cloud's signing key cannot be used (a worker
+            never sends a kiosk anything unsigned).
     """
 
     def __init__(self, settings: BridgeSettings, engine: Engine, *,
@@ -103,6 +114,9 @@ class IngestWorker:
         self.settings = settings
         self.client_id = client_id or settings.ingest.client_id
         self.stats = WorkerStats()
+        self._signer = CloudSigner.from_settings(settings.signing)
+        self._outbound: KioskPublisher | None = None
+        self._key_sets_due = True  # every enrolled kiosk's, once connected
         self._engine = engine
         self._writer = BatchWriter(engine, payload_cap=settings.ingest.dead_letter_payload_cap,
                                    public_base_urls=settings.api.accepted_base_urls)
@@ -144,6 +158,9 @@ class IngestWorker:
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
+        self._outbound = KioskPublisher(client, self._signer,
+                                        max_packet_size=self.settings.broker.max_packet_size,
+                                        v5=self.settings.broker.protocol == "5")
         self._committer = threading.Thread(target=self._run, name=f"ingest-{self.client_id}",
                                            daemon=True)
         self._committer.start()
@@ -223,6 +240,10 @@ class IngestWorker:
         with self._conn_lock:
             self._generation += 1
             self._connected = True
+        self.stats.connects += 1
+        announced = getattr(properties, "MaximumPacketSize", None)
+        if self._outbound is not None and isinstance(announced, int):
+            self._outbound.broker_limit = announced  # the broker's own limit, if smaller
         log.info("ingest worker %s connected (session present: %s)", self.client_id,
                  flags.session_present)
         try:
@@ -400,13 +421,19 @@ class IngestWorker:
                 else:
                     stats.pubacks_skipped += 1  # the broker re-sends it on the new connection
         now = datetime.now(UTC)
+        outbound = self._outbound
+        assert outbound is not None
         publishes = []
         for device_id, acked_seq in result.watermarks.items():
-            ack = CloudAck(v=1, kind="ack", device_id=device_id, acked_seq=acked_seq, time=now)
-            publishes.append(client.publish(ack_topic(device_id), encode(ack), qos=1,
-                                            retain=True))
+            try:
+                publishes.append(outbound.ack(device_id, acked_seq, now))
+            except PacketTooLarge as exc:  # an ack is ~250 bytes: only a broken limit
+                log.error("ingest worker %s: %s", self.client_id, exc)
         stats.acks_published += len(publishes)
         self._last_publishes = publishes
+        if result.births:
+            self.stats.key_sets_published += publish_key_sets(self._engine, outbound,
+                                                              result.births)
         if result.roster_stations:
             self._publish_rosters(None)
         elif result.births:
@@ -423,9 +450,13 @@ class IngestWorker:
             last_error=self._last_error, force=force)
 
     def _publish_rosters(self, device_ids: list[str] | None) -> None:
-        client = self._client
-        if client is None:
+        outbound = self._outbound
+        if self._client is None or outbound is None:
             return
         if device_ids is None:
             self._next_roster_poll = time.monotonic() + self.settings.ingest.roster_poll_s
-        self.stats.rosters_published += rosters.publish_pending(self._engine, client, device_ids)
+            if self._key_sets_due:
+                self.stats.key_sets_published += publish_key_sets(self._engine, outbound)
+                self._key_sets_due = False
+        self.stats.rosters_published += rosters.publish_pending(self._engine, outbound,
+                                                                device_ids)

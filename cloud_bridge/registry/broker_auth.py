@@ -1,15 +1,11 @@
-"""Kiosk broker credentials for Mosquitto: per-kiosk passwords, the password file and the ACL.
+"""Kiosk broker passwords for Mosquitto: made at enrolment, kept as hashes, the password file.
 
 Every kiosk logs in to the broker as its device id, with a password made at enrolment (shown
 once) or with a client certificate whose common name is its device id (``nongan pki``). The
 cloud keeps only the Mosquitto password-file hash (``$7$`` = PBKDF2-SHA512, the format
-``mosquitto_passwd`` writes), and ``nongan bridge broker-files`` writes the password file and
-the ACL of every enrolled kiosk for the broker to load (SIGHUP reloads them). A retired kiosk
-disappears from both files, so it can no longer even connect.
-
-The ACL (``hardware/deploy/mosquitto/acl``) uses Mosquitto's ``%u`` patterns: a kiosk may
-publish only under ``nongan/v1/{its id}/`` on its own channels, and read only its own ack,
-roster and commands.
+``mosquitto_passwd`` writes), and ``nongan bridge broker-files`` writes the password file of
+every enrolled kiosk for the broker to load (SIGHUP reloads it); a retired kiosk disappears
+from it. What each login may do is the dynamic security plugin's (``cloud_bridge.broker``).
 """
 
 from __future__ import annotations
@@ -21,19 +17,6 @@ from collections.abc import Iterable
 
 ITERATIONS = 101  # mosquitto_passwd's default for $7$ in Mosquitto 2.0
 SALT_BYTES = 12
-
-KIOSK_ACL = """\
-# Kiosks: each one only under its own prefix (the username is the device id; with client
-# certificates, the certificate's common name). Mosquitto checks reads at delivery too.
-pattern write nongan/v1/%u/status
-pattern write nongan/v1/%u/telemetry
-pattern write nongan/v1/%u/event/+
-pattern write nongan/v1/%u/cmd-result/+
-pattern read nongan/v1/%u/ack
-pattern read nongan/v1/%u/roster
-pattern read nongan/v1/%u/cmd/+
-"""
-
 
 def new_password() -> str:
     """A random broker password (192 bits, URL-safe)."""
@@ -64,11 +47,3 @@ def check_password(password: str, stored: str) -> bool:
 def password_file(entries: Iterable[tuple[str, str]]) -> str:
     """A Mosquitto password file from ``(username, hash)`` pairs."""
     return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(entries))
-
-
-def acl_file(cloud_users: Iterable[str]) -> str:
-    """The ACL: full rights on the tree for the cloud's accounts, the kiosk patterns after."""
-    lines = ["# Written by `nongan bridge broker-files`; edits are overwritten.", ""]
-    for user in sorted(cloud_users):
-        lines += [f"user {user}", "topic readwrite nongan/v1/#", ""]
-    return "\n".join(lines) + "\n" + KIOSK_ACL

@@ -3,14 +3,16 @@
 A station's roster has a version that only grows (``roster_state``); every change to one of its
 producers bumps it in the same transaction as the change. ``pending`` finds enrolled kiosks
 that have not been sent their station's current version (``devices.roster_version``); the
-ingest worker publishes those (retained, QoS 1, on ``nongan/v1/{device}/roster``) after its
-commit, and on a kiosk's birth message, then marks them sent. Publishing twice is harmless: a
-kiosk keeps the highest version it has seen.
+ingest worker publishes those (retained, QoS 1, in pages on ``nongan/v1/{device}/roster/{n}``,
+``ingest.outbound``) after its commit, and on a kiosk's birth message, then marks them sent.
+Publishing twice is harmless: a kiosk keeps the highest version it has seen.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -20,9 +22,12 @@ from cloud_bridge.store.models import Device, DeviceStateValue, table_of
 from cloud_bridge.store.registry_models import Producer, RosterState
 from cloud_bridge.store.types import utcnow
 from cloud_bridge.store.upsert import upsert
-from protocol import Roster, RosterEntry
+from protocol import RosterEntry
+from protocol.messages import MAX_ROSTER_ENTRIES
 
-MAX_ROSTER = 2000  # protocol.messages.Roster.producers max_length
+log = logging.getLogger(__name__)
+
+MAX_ROSTER = MAX_ROSTER_ENTRIES
 
 
 def bump_stations(session: Session, stations: Collection[str]) -> None:
@@ -59,26 +64,58 @@ def pending(session: Session, device_ids: Collection[str] | None = None
     return [(d, s, v) for d, s, v in session.execute(query).all()]
 
 
+def pages_sent(session: Session, device_ids: Collection[str]) -> dict[str, int]:
+    """How many roster pages each of ``device_ids`` was last sent."""
+    if not device_ids:
+        return {}
+    rows = session.execute(select(Device.id, Device.roster_pages)
+                           .where(Device.id.in_(sorted(device_ids)))).all()
+    return {device_id: pages for device_id, pages in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class RosterContent:
+    """One kiosk's roster before it is paged and signed (``ingest.outbound``)."""
+
+    device_id: str
+    version: int
+    generated_at: datetime
+    producers: list[RosterEntry]
+
+
 def build(session: Session, device_id: str, station_id: str, version: int,
-          now: datetime | None = None) -> Roster:
-    """The roster message for one kiosk (its station's producers, suspended ones inactive)."""
+          now: datetime | None = None) -> RosterContent:
+    """The roster for one kiosk: its station's producers (``entries``)."""
+    return RosterContent(device_id, version, now or utcnow(), entries(session, station_id))
+
+
+def entries(session: Session, station_id: str) -> list[RosterEntry]:
+    """A station's roster: its producers (suspended ones inactive), by producer id; at most
+    ``MAX_ROSTER`` of them, the active and most recently changed first."""
     producers = session.scalars(
         select(Producer).where(Producer.station_id == station_id)
-        .order_by(Producer.active.desc(), Producer.updated_at.desc()).limit(MAX_ROSTER)
+        .order_by(Producer.active.desc(), Producer.updated_at.desc()).limit(MAX_ROSTER + 1)
     ).all()
-    entries = [RosterEntry(producer_id=p.producer_id, kind=p.kind, name=p.name,
-                           phone=p.phone, origin_code=p.origin_code,
-                           origin_detail=p.origin_detail, card_code=p.card_code,
-                           pin_hash=p.pin_hash, active=p.active)
-               for p in sorted(producers, key=lambda p: p.producer_id)]
-    return Roster(v=1, kind="roster", device_id=device_id, version=version,
-                  generated_at=now or utcnow(), producers=entries)
+    if len(producers) > MAX_ROSTER:
+        log.error("station %s has more than %d producers: its kiosks' offline roster holds the "
+                  "%d active and most recently changed", station_id, MAX_ROSTER, MAX_ROSTER)
+        producers = producers[:MAX_ROSTER]
+    return [RosterEntry(producer_id=p.producer_id, kind=p.kind, name=p.name,
+                        phone=p.phone, origin_code=p.origin_code,
+                        origin_detail=p.origin_detail, card_code=p.card_code,
+                        pin_hash=p.pin_hash, active=p.active)
+            for p in sorted(producers, key=lambda p: p.producer_id)]
 
 
-def mark_sent(session: Session, sent: dict[str, int]) -> None:
-    """Record which roster version each kiosk was sent (never lowering it)."""
+def mark_sent(session: Session, sent: dict[str, int],
+              pages: dict[str, int] | None = None) -> None:
+    """Record which roster version (and in how many pages) each kiosk was sent, never lowering
+    the version."""
     table = table_of(Device)
     for device_id, version in sorted(sent.items()):
+        values: dict[str, int] = {"roster_version": version}
+        if pages is not None and device_id in pages:
+            values["roster_pages"] = pages[device_id]
         session.execute(update(table).where(table.c.id == device_id,
                                             table.c.roster_version < version)
-                        .values(roster_version=version))
+                        .values(**values))

@@ -4,7 +4,16 @@ SQLite by default (one file, nothing to install), PostgreSQL by URL. ``migrate(u
 upgrades the schema; ``make_engine(url)`` gives an engine set up for it.
 """
 
-from .devices import DeviceInfo, EnrolmentError, enroll_device, list_devices, retire_device
+from .devices import (
+    ConfirmationMismatch,
+    DeviceInfo,
+    DeviceNotFound,
+    EnrolmentError,
+    enroll_device,
+    list_devices,
+    reenable_device,
+    retire_device,
+)
 from .engine import make_engine, normalise_url, session_factory
 from .ingest_models import IngestWorkerRow, LedgerSkip, WorkerStateValue
 from .migrate import SchemaError, current_revision, head_revision, migrate, require_current_schema
@@ -44,11 +53,13 @@ __all__ = [
     "CertificateSource",
     "CertificateStatus",
     "CommandResultRecord",
+    "ConfirmationMismatch",
     "CreditEvent",
     "DeadLetter",
     "DeadLetterState",
     "Device",
     "DeviceInfo",
+    "DeviceNotFound",
     "DeviceStateValue",
     "DeviceStatus",
     "EnrolmentError",
@@ -73,6 +84,7 @@ __all__ = [
     "make_engine",
     "migrate",
     "normalise_url",
+    "reenable_device",
     "require_current_schema",
     "retire_device",
     "session_factory",

@@ -5,18 +5,26 @@ point at it) but everything it sends afterwards is dead-lettered. A retired id i
 re-enrolled: a kiosk that starts over gets a new id and key (see docs/protocol.md).
 Enrolment also makes the kiosk's broker password (``registry.broker_auth``): returned once,
 stored only as the Mosquitto hash.
+
+A kiosk's id is its broker username and client id, so an id that is one of the cloud's own
+accounts or a reserved name (``patterns.reserved_reason``) is never enrolled: it would share
+that account's rights. Retiring takes the device id typed again as confirmation and a reason,
+both kept in the history; a retirement made by mistake is undone by ``reenable_device``, which
+gives the kiosk a new broker password (its old one and its certificates stay revoked), so the
+records it kept unacknowledged reach the cloud after all.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.patterns import PLACE_CODE_PATTERN, STATION_PATTERN
+from cloud_bridge.patterns import PLACE_CODE_PATTERN, STATION_PATTERN, reserved_reason
 from cloud_bridge.registry.broker_auth import mosquitto_hash, new_password
 from protocol import ProtocolError, check_device_id, load_public_key
 
@@ -53,7 +61,7 @@ class DeviceInfo:
 
 def enroll_device(
     session: Session, *, device_id: str, public_key: str, station_id: str, place_code: str,
-    actor: str = "cli",
+    actor: str = "cli", reserved: Iterable[str] = (),
 ) -> DeviceInfo:
     """Register a kiosk (the caller commits).
 
@@ -64,6 +72,8 @@ def enroll_device(
         station_id: the service station's short code (2-16 letters or digits).
         place_code: GB/T 2260 code of the kiosk's place (6, 9 or 12 digits).
         actor: who enrols it (for the history).
+        reserved: the cloud's own broker accounts (``BridgeSettings.cloud_accounts``), beyond
+            the names reserved always.
 
     Returns:
         The device, with ``broker_password`` set: hand it to the kiosk now, it is not kept.
@@ -76,6 +86,10 @@ def enroll_device(
         load_public_key(public_key)
     except ProtocolError as exc:
         raise EnrolmentError(exc.reason) from None
+    why = reserved_reason(device_id, reserved)
+    if why is not None:
+        raise EnrolmentError(f"{why}: a kiosk id is its broker login, so it can never be one "
+                             "of those; choose another id")
     if not _STATION_RE.match(station_id):
         raise EnrolmentError(f"station id {station_id!r} must be 2-16 letters or digits")
     if not _PLACE_RE.match(place_code):
@@ -101,15 +115,39 @@ def enroll_device(
     return replace(_info(device, 0), broker_password=password)
 
 
-def retire_device(session: Session, device_id: str, *, actor: str = "cli") -> DeviceInfo:
-    """Retire a kiosk: from now on its messages are dead-lettered (the caller commits).
+class ConfirmationMismatch(EnrolmentError):
+    """The device id typed to confirm does not match the device."""
+
+
+def _confirm(device_id: str, confirm: str | None, reason: str | None, what: str) -> str:
+    if confirm != device_id:
+        raise ConfirmationMismatch(
+            f"to {what} {device_id!r}, type its id again as confirmation"
+            + (f" (got {confirm!r})" if confirm else ""))
+    text = (reason or "").strip()
+    if not 3 <= len(text) <= 300:
+        raise EnrolmentError(f"say why you {what} {device_id!r} (3-300 characters); it is kept "
+                             "in the history")
+    return text
+
+
+def retire_device(session: Session, device_id: str, *, confirm: str | None, reason: str | None,
+                  actor: str = "cli") -> DeviceInfo:
+    """Retire a kiosk: from now on its messages are dead-lettered and it loses its broker
+    login (the caller commits, then updates the broker: ``cloud_bridge.broker``).
+
+    Args:
+        confirm: the device id typed again (a slip of the hand must not retire a kiosk).
+        reason: why, for the history.
 
     Raises:
-        DeviceNotFound: no such device. EnrolmentError: it is already retired.
+        DeviceNotFound: no such device. ConfirmationMismatch: ``confirm`` is not the id.
+        EnrolmentError: it is already retired, or no reason was given.
     """
     device = session.get(Device, device_id)
     if device is None:
         raise DeviceNotFound(f"no device {device_id!r} is enrolled")
+    text = _confirm(device_id, confirm, reason, "retire")
     if device.state == DeviceStateValue.RETIRED:
         raise EnrolmentError(f"device {device_id!r} is already retired")
     device.state = DeviceStateValue.RETIRED
@@ -118,9 +156,38 @@ def retire_device(session: Session, device_id: str, *, actor: str = "cli") -> De
     session.flush()
     from cloud_bridge.registry.history import log_change  # see enroll_device
 
-    log_change(session, entity="device", entity_id=device_id, action="retired", actor=actor)
+    log_change(session, entity="device", entity_id=device_id, action="retired", actor=actor,
+               reason=text)
     watermark = session.get(AckWatermark, device_id)
     return _info(device, watermark.acked_seq if watermark else 0)
+
+
+def reenable_device(session: Session, device_id: str, *, confirm: str | None,
+                    reason: str | None, actor: str = "cli") -> DeviceInfo:
+    """Undo a retirement: the kiosk's messages are accepted again, with a new broker password
+    (returned once). Its old certificates stay revoked: issue it a new one.
+
+    Raises:
+        DeviceNotFound, ConfirmationMismatch, EnrolmentError (not retired, no reason).
+    """
+    device = session.get(Device, device_id)
+    if device is None:
+        raise DeviceNotFound(f"no device {device_id!r} is enrolled")
+    text = _confirm(device_id, confirm, reason, "re-enable")
+    if device.state != DeviceStateValue.RETIRED:
+        raise EnrolmentError(f"device {device_id!r} is not retired")
+    password = new_password()
+    device.state = DeviceStateValue.ENROLLED
+    device.retired_at = None
+    device.broker_password_hash = mosquitto_hash(password)
+    session.flush()
+    from cloud_bridge.registry.history import log_change  # see enroll_device
+
+    log_change(session, entity="device", entity_id=device_id, action="re-enabled",
+               actor=actor, reason=text)
+    watermark = session.get(AckWatermark, device_id)
+    return replace(_info(device, watermark.acked_seq if watermark else 0),
+                   broker_password=password)
 
 
 def list_devices(session: Session) -> list[DeviceInfo]:

@@ -85,6 +85,9 @@ class Device(Base):
     roster_version: Mapped[int] = mapped_column(
         BigInteger, default=0, server_default="0",
         comment="the station roster version last published to this kiosk")
+    roster_pages: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        comment="how many roster pages this kiosk was last sent")
 
 
 class AckWatermark(Base):

@@ -117,8 +117,14 @@ def _free_total(disk: DiskUsage) -> tuple[int, int]:
 
 
 def settings_checks(settings: GatewaySettings) -> list[Check]:
-    """Settings that are legal but only right for a simulation."""
+    """Settings that are legal but only right for a simulation, or leave the kiosk deaf."""
     checks = []
+    if not settings.cloud.signing_keys:
+        checks.append(Check("settings", "cloud signing key", Status.FAULT,
+                            "no cloud key is pinned: the kiosk acts on no ack, roster or "
+                            "command, and keeps every record unacknowledged",
+                            "put the key `nongan bridge device add` printed in "
+                            "cloud.signing_keys"))
     scale = settings.station.incubation_time_scale
     if scale != 1.0:
         checks.append(Check("settings", "incubation time", Status.WARNING,

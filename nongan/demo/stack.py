@@ -28,6 +28,7 @@ from cloud_bridge.api import create_app
 from cloud_bridge.ingest import IngestWorker, WorkerNotReady
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.settings import load_settings as load_bridge_settings
+from cloud_bridge.signing import CloudSigner, new_key_file
 from cloud_bridge.store import enroll_device, list_devices, make_engine, migrate, session_factory
 from device_drivers import DevicesConfig
 from gateway.app import Gateway
@@ -151,6 +152,11 @@ class DemoStack:
         # amqtt speaks MQTT 3.1.1 only and ignores $share: one plain subscriber.
         protocol = "3.1.1" if embedded else "5"
         database_url = f"sqlite:///{opts.data_dir / 'cloud.db'}"
+        # The demo cloud's own signing key, made once in the demo's folder; the demo kiosk
+        # pins its public key as a real one does at enrolment.
+        key_file = opts.data_dir / "cloud-signing.key"
+        if not key_file.exists():
+            new_key_file(key_file)
         self.bridge_settings = load_bridge_settings(
             None,
             database={"url": database_url},
@@ -160,6 +166,7 @@ class DemoStack:
             # back, and the dashboard could not log in. Said once, in the log.
             api={"host": opts.host, "port": api_port,
                  "public_base_url": f"http://{opts.host}:{api_port}", "secure_cookies": False},
+            signing={"key_file": str(key_file)},
         )
         log.warning("demo: the dashboard's login cookie is not marked Secure (plain http on "
                     "%s); production keeps api.secure_cookies = true behind HTTPS", opts.host)
@@ -216,6 +223,7 @@ class DemoStack:
 
     def kiosk_settings(self, protocol: str) -> GatewaySettings:
         assert self.bridge_settings is not None
+        cloud_keys = CloudSigner.from_settings(self.bridge_settings.signing).enrolment_keys()
         return load_gateway_settings(
             None,
             device={"id": DEMO_DEVICE_ID, "station_id": DEMO_STATION, "place_code": DEMO_PLACE,
@@ -225,7 +233,8 @@ class DemoStack:
             link={"telemetry_interval_s": 10.0, "resend_after_s": 15.0,
                   "backoff_initial_s": 0.2, "backoff_max_s": 5.0},
             clock={"trust_system_clock": True},
-            cloud={"public_base_url": self.bridge_settings.api.public_base_url},
+            cloud={"public_base_url": self.bridge_settings.api.public_base_url,
+                   "signing_keys": cloud_keys},
             # Every device simulated, chosen explicitly; incubation shortened, which the
             # settings allow only with a simulated camera.
             devices=DevicesConfig.simulated(camera_size=SCORING_FRAME_SIZE),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def settings(data_dir: Path, broker_url: str):
         link={"backoff_initial_s": 0.05, "backoff_max_s": 0.5, "stable_after_s": 2,
               "resend_after_s": 3, "telemetry_interval_s": 5},
         clock={"trust_system_clock": True},
+        cloud={"signing_keys": [os.environ["NONGAN_TEST_CLOUD_KEY"]]},
     )
 
 

@@ -29,7 +29,7 @@ from tests.chaos.harness import assert_ledgers_match, scale
 from tests.chaos.kiosk_driver import issue_one
 from tests.gateway.conftest import kiosk_settings
 from tests.protocol.samples import reading
-from tests.support import aio
+from tests.support import aio, cloud_key
 from tests.support.chaos_proxy import ChaosProxy
 from tests.support.cloud import bridge_settings, migrated_engine
 from tests.support.mosquitto import Mosquitto
@@ -161,7 +161,8 @@ def run_driver(data_dir: Path, broker_url: str, total: int) -> subprocess.Popen[
         [sys.executable, "-m", "tests.chaos.kiosk_driver", "--data-dir", str(data_dir),
          "--broker", broker_url, "--total", str(total), "--pause", "0.03"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT),
+             "NONGAN_TEST_CLOUD_KEY": cloud_key.public_key()},
     )
 
 
@@ -197,13 +198,14 @@ def test_gateway_sigkilled_during_issuance_and_drain(tmp_path, cloud_db, mosquit
 
 # ------------------------------------------------------------------------------- the cloud
 
-def bridge_process(broker_url: str, database_url: str, client_id: str, log: Path
-                   ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
+def bridge_process(broker_url: str, database_url: str, client_id: str, log: Path,
+                   extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": str(ROOT),
            "NONGAN_BRIDGE_DATABASE__URL": database_url,
            "NONGAN_BRIDGE_BROKER__URL": broker_url,
            "NONGAN_BRIDGE_INGEST__CLIENT_ID": client_id,
-           "NONGAN_BRIDGE_INGEST__BATCH_SIZE": "50"}
+           "NONGAN_BRIDGE_INGEST__BATCH_SIZE": "50",
+           "NONGAN_BRIDGE_SIGNING__KEY_FILE": str(cloud_key.key_file())}
     with log.open("ab") as sink:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "nongan", "bridge", "run"], cwd=ROOT,
                                 env=env, stdout=subprocess.DEVNULL, stderr=sink)

@@ -17,6 +17,7 @@ from cloud_bridge.ingest import BatchWriter, Inbound
 from cloud_bridge.registry.keys import create_key
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import session_factory
+from tests.support import cloud_key
 
 Message = tuple[str, bytes]
 
@@ -44,7 +45,8 @@ def make_keys(engine: Engine) -> Keys:
 def api_client(engine: Engine, **api: Any) -> Iterator[TestClient]:
     # TestClient speaks plain http to "testserver": a Secure cookie would not come back.
     settings = load_settings(None, api={"public_rate_per_minute": 0, "secure_cookies": False,
-                                        **api})
+                                        **api},
+                             signing={"key_file": str(cloud_key.key_file())})
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as c:
         yield c
 

@@ -66,12 +66,18 @@ def test_registry_refusals_keep_their_status_code_and_format(
 def test_retiring_an_unknown_device_is_404_and_a_retired_one_409(
     client: TestClient, keys: Keys, kiosk: FakeKiosk
 ) -> None:
-    auth = keys.auth("operator")
-    missing = client.post("/api/v1/devices/kiosk-nobody/retire", headers=auth)
+    auth = keys.auth("supervisor")  # retiring is a supervisor's (test_device_retirement.py)
+
+    def body(device_id: str) -> dict[str, str]:
+        return {"confirm": device_id, "reason": "replaced by a new kiosk"}
+
+    missing = client.post("/api/v1/devices/kiosk-nobody/retire", headers=auth,
+                          json=body("kiosk-nobody"))
     assert missing.status_code == 404 and missing.json()["error"] == "retire_refused"
-    assert client.post(f"/api/v1/devices/{kiosk.device_id}/retire", headers=auth
-                       ).status_code == 200
-    again = client.post(f"/api/v1/devices/{kiosk.device_id}/retire", headers=auth)
+    assert client.post(f"/api/v1/devices/{kiosk.device_id}/retire", headers=auth,
+                       json=body(kiosk.device_id)).status_code == 200
+    again = client.post(f"/api/v1/devices/{kiosk.device_id}/retire", headers=auth,
+                        json=body(kiosk.device_id))
     assert again.status_code == 409 and "already retired" in again.json()["detail"]
 
 

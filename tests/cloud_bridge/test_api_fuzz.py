@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from cloud_bridge.api import create_app
 from cloud_bridge.ingest import BatchWriter
 from cloud_bridge.settings import load_settings
+from tests.support import cloud_key
 from tests.support.kiosk_messages import FakeKiosk
 
 from .api_support import make_keys, record
@@ -30,7 +31,9 @@ def test_no_generated_request_makes_the_api_fail(store: Engine, kiosk: FakeKiosk
     record(writer, kiosk.certificate(), kiosk.reading(call="positive"), kiosk.producer("p-1"),
            kiosk.status(), kiosk.telemetry())
     keys = make_keys(store)
-    app = create_app(load_settings(None, api={"public_rate_per_minute": 0}), engine=store)
+    app = create_app(load_settings(None, api={"public_rate_per_minute": 0},
+                                   signing={"key_file": str(cloud_key.key_file())}),
+                     engine=store)
     failures: list[str] = []
     calls = 0
     with TestClient(app, raise_server_exceptions=False) as client:

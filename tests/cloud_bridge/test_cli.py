@@ -9,7 +9,14 @@ import pytest
 
 from cloud_bridge.store import head_revision
 from nongan.cli import main
+from tests.support import cloud_key
 from tests.support.kiosk_messages import FakeKiosk
+
+
+@pytest.fixture(autouse=True)
+def cloud_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enrolment prints the cloud's key for the kiosk to pin: these commands have one."""
+    monkeypatch.setenv("NONGAN_BRIDGE_SIGNING__KEY_FILE", str(cloud_key.key_file()))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -33,8 +40,11 @@ def test_migrate_then_enrol_list_and_retire(database_url: str,
     assert status == 0
     assert [(d["id"], d["state"], d["public_key"]) for d in listed] == [
         (kiosk.device_id, "enrolled", kiosk.public_key)]
-    assert run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *db)[0] == 0
-    status, _, err = run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *db)
+    confirmed = ("--confirm", kiosk.device_id, "--reason", "moved to another station")
+    assert run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id, *confirmed,
+               *db)[0] == 0
+    status, _, err = run(capsys, "bridge", "device", "retire", "--id", kiosk.device_id,
+                         *confirmed, *db)
     assert status == 1 and err.strip() == (f"nongan bridge: device {kiosk.device_id!r} is "
                                            "already retired")
     status, out, _ = run(capsys, "bridge", "device", "list", *db)

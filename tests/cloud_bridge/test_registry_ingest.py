@@ -145,7 +145,8 @@ def test_a_kiosk_retired_between_prepare_and_commit_is_refused(
     now = datetime.now(UTC)
     prepared = writer.prepare([Inbound(*kiosk.reading(), 1, 1, now)])
     with session_factory(store).begin() as session:
-        retire_device(session, kiosk.device_id)
+        retire_device(session, kiosk.device_id, confirm=kiosk.device_id,
+                      reason="test: retired")
     result = writer.commit(prepared)
     assert result.verdicts[0].rejection is not None
     assert result.verdicts[0].rejection.code == "retired_device"

@@ -159,15 +159,16 @@ def test_enrolment_checks_its_fields_and_keeps_retired_devices(store: Engine) ->
             pytest.raises(EnrolmentError, match="already enrolled"):
         enroll_device(session, **good)
     with session_factory(store).begin() as session:
-        retired = retire_device(session, kiosk.device_id)
+        retired = retire_device(session, kiosk.device_id, confirm=kiosk.device_id,
+                                reason="stolen")
         assert retired.state == "retired" and retired.retired_at is not None
     with session_factory(store).begin() as session:
         with pytest.raises(EnrolmentError, match="already retired"):
-            retire_device(session, kiosk.device_id)
+            retire_device(session, kiosk.device_id, confirm=kiosk.device_id, reason="again")
         with pytest.raises(EnrolmentError, match="already retired"):
             enroll_device(session, **good)
         with pytest.raises(EnrolmentError, match="no device"):
-            retire_device(session, "kiosk-nobody")
+            retire_device(session, "kiosk-nobody", confirm="kiosk-nobody", reason="typo")
     with session_factory(store)() as session:
         assert [(d.id, d.state, d.acked_seq) for d in list_devices(session)] == [
             (kiosk.device_id, "retired", 0)]

@@ -44,7 +44,8 @@ def test_every_bad_input_becomes_a_dead_letter_with_its_reason_and_good_ones_sti
     retired, stranger = FakeKiosk(), FakeKiosk()
     enroll(store, retired)
     with session_factory(store).begin() as session:
-        retire_device(session, retired.device_id)
+        retire_device(session, retired.device_id, confirm=retired.device_id,
+                      reason="test: retired")
     topic, first = kiosk.certificate()  # seq 1
     write(writer, (topic, first))
     good = json.loads(first)

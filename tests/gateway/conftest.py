@@ -10,6 +10,7 @@ import pytest
 
 from gateway.app import Gateway
 from gateway.settings import GatewaySettings, load_settings
+from tests.support import cloud_key
 
 
 def kiosk_settings(data_dir: Path, broker_url: str = "mqtt://127.0.0.1:1", **sections: Any
@@ -21,6 +22,8 @@ def kiosk_settings(data_dir: Path, broker_url: str = "mqtt://127.0.0.1:1", **sec
         "link": {"backoff_initial_s": 0.05, "backoff_max_s": 0.5, "telemetry_interval_s": 0.5,
                  "resend_after_s": 2.0},
         "clock": {"trust_system_clock": True},
+        # pinned as enrolment prints it: the test suite's cloud key (tests.support.cloud_key)
+        "cloud": {"signing_keys": [cloud_key.public_key()]},
     }
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}

@@ -10,11 +10,15 @@ import pytest
 from gateway.pins import BadPin, hash_pin, pin_matches
 from gateway.producers import RegistrationError
 from protocol import Roster, RosterEntry, decode
+from tests.support import cloud_key
 
 
 def roster(version, *entries, device="kiosk-0001", made=None):
-    return Roster(v=1, kind="roster", device_id=device, version=version,
-                  generated_at=made or datetime.now(UTC), producers=list(entries))
+    """A whole roster (one page), signed as the cloud signs it."""
+    return Roster.model_validate(cloud_key.signed({
+        "v": 1, "kind": "roster", "device_id": device, "version": version, "page": 0,
+        "pages": 1, "generated_at": (made or datetime.now(UTC)).isoformat(),
+        "producers": [e.model_dump(mode="json") for e in entries]}))
 
 
 def entry(pid, name="孙富贵", card=None, pin=None, active=True):

@@ -119,7 +119,8 @@ def test_bad_messages_are_dead_lettered_and_the_stream_goes_on(
     from cloud_bridge.store import retire_device, session_factory
 
     with session_factory(store).begin() as session:
-        retire_device(session, retired.device_id)
+        retire_device(session, retired.device_id, confirm=retired.device_id,
+                      reason="test: retired")
     topic, good = kiosk.certificate()
     _, forged = FakeKiosk(device_id=kiosk.device_id).certificate()  # right id, wrong key
     bad = [

@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.registry import producers
 from cloud_bridge.store import session_factory
-from protocol import Roster, decode, roster_topic
+from protocol import Roster
+from tests.support import cloud_key
 from tests.support.cloud import bridge_settings, enroll, wait_until
 from tests.support.kiosk_messages import FakeKiosk
 from tests.support.mosquitto import Mosquitto
@@ -19,12 +20,8 @@ pytestmark = pytest.mark.mosquitto
 
 
 def roster_of(watcher: TopicWatcher, device_id: str) -> Roster | None:
-    payload = watcher.latest.get(roster_topic(device_id))
-    if payload is None:
-        return None
-    message = decode(roster_topic(device_id), payload).message
-    assert isinstance(message, Roster)
-    return message
+    """The roster the kiosk would put together from its retained, signed pages."""
+    return cloud_key.whole_roster(dict(watcher.latest), device_id)
 
 
 def test_a_producer_change_sends_a_new_roster_to_each_kiosk_of_the_station(
@@ -34,7 +31,7 @@ def test_a_producer_change_sends_a_new_roster_to_each_kiosk_of_the_station(
     elsewhere, late = FakeKiosk(station_id="ST8"), FakeKiosk(station_id="ST7")
     enroll(store, a, b, elsewhere)
     settings = bridge_settings(mosquitto.url, database_url, roster_poll_s=0.2)
-    with TopicWatcher(mosquitto.url, "nongan/v1/+/roster") as watcher, \
+    with TopicWatcher(mosquitto.url, "nongan/v1/+/roster/+") as watcher, \
             IngestWorker(settings, store) as worker, Publisher(mosquitto.url) as publisher:
         publisher.publish([a.producer("p-1", name="李四")])
         assert watcher.wait_for(lambda _: all(

@@ -12,17 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from cloud_bridge.broker.dynsec import config_document, desired
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.pki import init_ca, issue
-from cloud_bridge.registry.broker_auth import acl_file, mosquitto_hash
 from cloud_bridge.store import DeadLetter, LedgerRecord, make_engine, migrate, session_factory
 from cloud_bridge.store.devices import enroll_device
 from nongan.cli import main
 from protocol import CertificateEvent, ack_topic, command_topic, roster_topic, seal
+from tests.support import cloud_key
 from tests.support.cloud import bridge_settings, count, rows, wait_until
 from tests.support.kiosk_messages import FakeKiosk
-from tests.support.secure_broker import SecureBroker, TlsClient
+from tests.support.secure_broker import (
+    CLOUD_ACCOUNTS,
+    SecureBroker,
+    TlsClient,
+    eventually,
+    prepare_folder,
+)
 
 pytestmark = pytest.mark.mosquitto
 
@@ -44,25 +52,17 @@ def world(tmp_path: Path, database_url: str) -> Iterator[dict]:
                                  station_id="JL01", place_code="220122")
             passwords[k.device_id] = info.broker_password
             issue(pki, k.device_id)
-    broker_dir = tmp_path / "broker"
-    broker_dir.mkdir()
-    for name in ("ca.crt", "broker.crt", "broker.key"):
-        (broker_dir / name).write_bytes((pki / name).read_bytes())
-    assert main(["bridge", "broker-files", "--out", str(broker_dir), "--database-url",
-                 database_url]) == 0
-    cloud_password = "cloud-secret-for-tests"
-    (broker_dir / "cloud-passwd").write_text(
-        f"nongan-bridge:{mosquitto_hash(cloud_password)}\n", encoding="utf-8")
+    broker_dir = prepare_folder(tmp_path / "broker", pki, database_url)
+    cloud_password = CLOUD_ACCOUNTS["nongan-bridge"]
     broker = SecureBroker(broker_dir).start()
-    settings = bridge_settings(f"mqtts://127.0.0.1:{broker.cloud_port}", database_url)
-    settings.broker.username = "nongan-bridge"
-    settings.broker.password = cloud_password
-    settings.broker.ca_file = pki / "ca.crt"
+    settings = bridge_settings(f"mqtts://127.0.0.1:{broker.cloud_port}", database_url,
+                               broker={"username": "nongan-bridge", "password": cloud_password,
+                                       "ca_file": str(pki / "ca.crt")})
     worker = IngestWorker(settings, engine).start()
     try:
         yield {"pki": pki, "broker": broker, "engine": engine, "a": a, "b": b,
                "passwords": passwords, "worker": worker, "dir": broker_dir,
-               "database_url": database_url}
+               "database_url": database_url, "settings": settings}
     finally:
         worker.stop()
         broker.stop()
@@ -77,22 +77,35 @@ def kiosk_client(world: dict, name: str) -> TlsClient:
 
 def cloud_client(world: dict) -> TlsClient:
     return TlsClient(world["broker"].cloud_port, world["pki"] / "ca.crt",
-                     username="nongan-bridge", password="cloud-secret-for-tests")
+                     username="nongan-bridge", password=CLOUD_ACCOUNTS["nongan-bridge"])
 
 
-def test_the_written_acl_is_the_documented_one(world: dict) -> None:
-    assert (world["dir"] / "acl").read_text() == (DEPLOY / "acl.example").read_text()
-    assert acl_file(["nongan-bridge"]) == (DEPLOY / "acl.example").read_text()
+def test_the_written_broker_configuration_is_the_documented_one(world: dict) -> None:
+    """broker-files writes the dynamic security roles hardware/deploy documents (one role
+    per kiosk, the cloud's and the provisioning account's), and the password file."""
+    example = json.loads((DEPLOY / "dynamic-security.example.json").read_text())
+    assert config_document(desired(["kiosk-0042"], cloud_users=["nongan-bridge"],
+                                   admin_users=["nongan-admin"], group="nongan-bridge")) == example
+    written = json.loads((world["dir"] / "dynamic-security.json").read_text())
+    example_text = json.dumps(example).replace("kiosk-0042", "kiosk-a")
+    roles = {r["rolename"]: r for r in written["roles"]}
+    assert roles["nongan-kiosk/kiosk-a"] == next(
+        r for r in json.loads(example_text)["roles"] if r["rolename"] == "nongan-kiosk/kiosk-a")
+    assert set(roles) == {"nongan-kiosk/kiosk-a", "nongan-kiosk/kiosk-b", "nongan-cloud",
+                          "nongan-admin"}
+    assert written["defaultACLAccess"] == example["defaultACLAccess"]
     passwd = (world["dir"] / "passwd").read_text()
     assert passwd.startswith("kiosk-a:$7$101$") and "kiosk-b:$7$" in passwd
     assert world["passwords"]["kiosk-a"] not in passwd
+    assert "nongan-bridge:$7$" in passwd and "nongan-admin:$7$" in passwd
 
 
 def test_a_kiosk_cannot_publish_as_another(world: dict) -> None:
     a, b, engine = world["a"], world["b"], world["engine"]
     with kiosk_client(world, "kiosk-a") as ka, cloud_client(world) as cloud:
         assert ka.accepted
-        cloud.subscribe("nongan/v1/#")
+        # what kiosks publish (the cloud's own retained key sets are on nongan/v1/+/keys)
+        cloud.subscribe("nongan/v1/+/event/+", "nongan/v1/+/status")
         # A's own record is recorded; one made and signed by B but sent by A on B's topic, and
         # one A made on B's topic, never reach the cloud.
         topic, payload = a.certificate()
@@ -113,12 +126,15 @@ def test_a_kiosk_reads_only_its_own_commands_acks_and_roster(world: dict) -> Non
                           "args": {}, "time": "2026-11-24T08:00:00Z"}).encode()
     with kiosk_client(world, "kiosk-a") as ka, kiosk_client(world, "kiosk-b") as kb, \
             cloud_client(world) as cloud:
-        ka.subscribe("nongan/v1/kiosk-b/cmd/+", "nongan/v1/kiosk-b/ack", "nongan/v1/#",
-                     "nongan/v1/kiosk-b/roster")
+        granted = ka.subscribe("nongan/v1/kiosk-a/cmd/+", "nongan/v1/kiosk-b/cmd/+",
+                               "nongan/v1/kiosk-b/ack", "nongan/v1/#",
+                               "nongan/v1/kiosk-b/roster/+")
+        # its own commands; every other subscription refused at SUBACK
+        assert [r.is_failure for r in granted] == [False, True, True, True, True]
         kb.subscribe("nongan/v1/kiosk-b/cmd/+", "nongan/v1/kiosk-b/ack")
         cloud.publish(command_topic("kiosk-b", "diagnostics"), command)
         cloud.publish(ack_topic("kiosk-b"), b'{"secret": "for b"}', retain=True)
-        cloud.publish(roster_topic("kiosk-b"), b'{"roster": "for b"}', retain=True)
+        cloud.publish(roster_topic("kiosk-b", 0), b'{"roster": "for b"}', retain=True)
         cloud.publish(command_topic("kiosk-a", "diagnostics"), command)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and len(kb.received) < 2:
@@ -173,10 +189,152 @@ def test_passwords_work_and_retiring_a_kiosk_takes_its_login_away(world: dict) -
     # the certificate listener wants a certificate: the handshake itself fails
     with TlsClient(broker.cert_port, ca, connect_timeout=2) as no_cert:
         assert not no_cert.accepted
-    assert main(["bridge", "device", "retire", "--id", "kiosk-b", "--database-url",
-                 world["database_url"]]) == 0
-    assert main(["bridge", "broker-files", "--out", str(world["dir"]), "--database-url",
-                 world["database_url"]]) == 0
+    assert main(["bridge", "device", "retire", "--id", "kiosk-b", "--confirm", "kiosk-b",
+                 "--reason", "stolen", "--database-url", world["database_url"]]) == 0
+    assert main(["bridge", "broker-files", "--out", str(world["dir"]), "--pki",
+                 str(world["pki"]), "--database-url", world["database_url"]]) == 0
     broker.reload()
-    with TlsClient(broker.password_port, ca, username="kiosk-b", password=password) as gone:
-        assert not gone.accepted
+
+    def refused() -> bool:
+        with TlsClient(broker.password_port, ca, username="kiosk-b", password=password) as gone:
+            return not gone.accepted
+
+    assert eventually(refused)
+
+
+# ------------------------------------------------------------- refused at SUBSCRIBE time
+
+def test_a_kiosk_in_the_shared_group_loses_no_other_kiosks_certificates(world: dict) -> None:
+    """Issue 11, finding 5: a kiosk joining the workers' shared subscription used to get its
+    round-robin share of every kiosk's events, dropped at delivery (5 of 10 lost)."""
+    b, engine = world["b"], world["engine"]
+    with kiosk_client(world, "kiosk-a") as attacker, kiosk_client(world, "kiosk-b") as kb:
+        assert attacker.accepted and kb.accepted
+        refused = attacker.subscribe("$share/nongan-bridge/nongan/v1/+/event/+",
+                                     "$share/nongan-bridge/nongan/v1/+/status", "#",
+                                     "$SYS/#", "nongan/v1/+/event/+", "$share/x/#")
+        assert [r.is_failure for r in refused] == [True] * 6, refused
+        for _ in range(20):
+            kb.publish(*b.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 20, timeout=30)
+        assert attacker.received == []
+    assert rows(engine, "SELECT count(*) FROM certificates WHERE device_id = 'kiosk-b'") == [
+        (20,)]
+
+
+def test_a_kiosk_publishes_only_on_its_exact_topic_names(world: dict) -> None:
+    """No ``+`` in a kiosk's publish rights: an 8,000-character event name, an unknown command
+    result or an extra level never reaches the cloud (issue 11, finding 1's topic)."""
+    a, engine = world["a"], world["engine"]
+    junk = ["nongan/v1/kiosk-a/event/" + "x" * 8000, "nongan/v1/kiosk-a/event/test/extra",
+            "nongan/v1/kiosk-a/cmd-result/reboot", "nongan/v1/kiosk-a/ack",
+            "nongan/v1/kiosk-a/keys", "nongan/v1/kiosk-a/roster/0"]
+    with kiosk_client(world, "kiosk-a") as ka, cloud_client(world) as cloud:
+        cloud.subscribe("nongan/v1/#")
+        for topic in junk:
+            ka.publish(topic, b"{}")
+        ka.publish(*a.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 1)
+        time.sleep(0.3)  # the junk went first: anything let through would be in by now
+    assert count(engine, DeadLetter) == 0
+    # (the cloud's own retained key set on .../keys is not the kiosk's "{}")
+    assert not [t for t, payload in cloud.received if payload == b"{}"]
+
+
+# ------------------------------------------------- provisioning a running broker, retiring
+
+def bridge_config(world: dict, path: Path) -> Path:
+    """The bridge's settings with a [broker_admin] section: the cloud on the broker's host."""
+    broker, pki = world["broker"], world["pki"]
+    pid_file = path.parent / "mosquitto.pid"
+    pid_file.write_text(f"{broker.pid}\n")
+    path.write_text(f"""
+[database]
+url = "{world['database_url']}"
+
+[signing]
+key_file = "{cloud_key.key_file()}"
+
+[broker_admin]
+url = "mqtts://127.0.0.1:{broker.cloud_port}"
+username = "nongan-admin"
+password = "{CLOUD_ACCOUNTS['nongan-admin']}"
+ca_file = "{pki / 'ca.crt'}"
+files_dir = "{world['dir']}"
+pki_dir = "{pki}"
+pid_file = "{pid_file}"
+""", encoding="utf-8")
+    return path
+
+
+def test_kiosks_are_added_and_retired_on_a_running_broker_certificates_too(
+    world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Enrolment and retirement reach the running broker with no file edited by hand: the
+    dynamic security roles through the plugin's control API at once, the password file and
+    the CRL rewritten and reloaded. A retired kiosk is disconnected, may then subscribe to
+    nothing, and its client certificate is refused (issue 11, finding 6)."""
+    broker, pki, ca = world["broker"], world["pki"], world["pki"] / "ca.crt"
+    config = bridge_config(world, tmp_path / "bridge.toml")
+    c = FakeKiosk(device_id="kiosk-c")
+    capsys.readouterr()
+    assert main(["bridge", "device", "add", "--id", "kiosk-c", f"--public-key={c.public_key}",
+                 "--station", "JL01", "--place", "220122", "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert "broker updated" in err and "1 added" in err, err
+    password = next(line.split(": ", 1)[1] for line in out.splitlines()
+                    if line.startswith("broker password: "))
+    issue(pki, "kiosk-c")
+    certified = {"cert": pki / "clients" / "kiosk-c.crt", "key": pki / "clients" / "kiosk-c.key"}
+
+    def by_password() -> TlsClient:
+        return TlsClient(broker.password_port, ca, username="kiosk-c", password=password)
+
+    assert eventually(lambda: _accepted(by_password()))
+    with TlsClient(broker.cert_port, ca, **certified) as kc:
+        assert kc.accepted
+        assert [r.is_failure for r in kc.subscribe("nongan/v1/kiosk-c/ack")] == [False]
+        assert main(["bridge", "device", "retire", "--id", "kiosk-c", "--confirm", "kiosk-c",
+                     "--reason", "stolen from the station", "--config", str(config)]) == 0
+        # the plugin disconnects it the moment its account is deleted
+        assert eventually(lambda: not kc.client.is_connected())
+    assert "1 removed" in capsys.readouterr().err
+    assert eventually(lambda: not _accepted(by_password()))
+    assert eventually(lambda: not _accepted(TlsClient(broker.cert_port, ca, connect_timeout=2,
+                                                       **certified)))
+    with world["engine"].connect() as conn:
+        history = conn.execute(text("SELECT action, reason FROM history WHERE entity = 'device' "
+                                    "AND entity_id = 'kiosk-c' ORDER BY id")).all()
+    assert [tuple(h) for h in history] == [("enrolled", None),
+                                           ("retired", "stolen from the station")]
+
+
+def _accepted(client: TlsClient) -> bool:
+    with client as connected:
+        return connected.accepted
+
+
+def test_a_kiosk_cannot_take_over_another_kiosks_session(world: dict) -> None:
+    """Client ids are forced to the username on the kiosks' listeners: a kiosk asking for
+    another's client id gets its own, and the other stays connected."""
+    broker, ca = world["broker"], world["pki"] / "ca.crt"
+    with kiosk_client(world, "kiosk-b") as kb, \
+            TlsClient(broker.password_port, ca, username="kiosk-a",
+                      password=world["passwords"]["kiosk-a"], client_id="kiosk-b") as ka:
+        assert ka.accepted
+        time.sleep(0.5)  # a takeover would have disconnected kiosk-b by now
+        assert kb.client.is_connected()
+
+
+def test_the_bridge_account_cannot_speak_as_a_kiosk(world: dict) -> None:
+    """The workers' login reads kiosks' topics and publishes only what the cloud sends
+    kiosks; a kiosk's record published with it is dropped by the broker."""
+    a, engine = world["a"], world["engine"]
+    with cloud_client(world) as cloud:
+        cloud.publish(*a.certificate())
+        cloud.publish(*a.status("offline"))
+    with kiosk_client(world, "kiosk-a") as ka:
+        ka.publish(*a.certificate())
+        wait_until(lambda: count(engine, LedgerRecord) == 1)
+    assert rows(engine, "SELECT seq FROM ledger") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM device_status") == [(0,)]

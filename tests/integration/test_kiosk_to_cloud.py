@@ -19,7 +19,7 @@ from gateway.app import Gateway
 from gateway.issuance import Lot, Promisor
 from tests.gateway.conftest import kiosk_settings
 from tests.protocol.samples import reading
-from tests.support import aio
+from tests.support import aio, cloud_key
 
 pytestmark = pytest.mark.mosquitto
 
@@ -35,7 +35,8 @@ def test_certificates_travel_the_whole_way(tmp_path, mosquitto, database_url):
         session.commit()
     settings = bridge_settings(None, database={"url": database_url},
                                broker={"url": mosquitto.url},
-                               ingest={"client_id": "it-bridge"})
+                               ingest={"client_id": "it-bridge"},
+                               signing={"key_file": str(cloud_key.key_file())})
     issued = []
     for n in range(5):
         recorded = kiosk.readings.record(reading())

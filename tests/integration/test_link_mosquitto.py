@@ -22,7 +22,7 @@ from protocol import EventName, ack_topic
 from protocol.batch import is_batch_topic, split_batch
 from tests.gateway.conftest import kiosk_settings
 from tests.protocol.samples import reading
-from tests.support import aio
+from tests.support import aio, cloud_key
 
 pytestmark = pytest.mark.mosquitto
 
@@ -57,9 +57,9 @@ class AckingPeer:
                 watermark = 0
                 while watermark + 1 in seqs:
                     watermark += 1
-                ack = {"v": 1, "kind": "ack", "device_id": body["device_id"],
-                       "acked_seq": watermark, "time": "2026-11-24T00:00:00Z"}
-                client.publish(ack_topic(body["device_id"]), json.dumps(ack), qos=1, retain=True)
+                client.publish(ack_topic(body["device_id"]),
+                               cloud_key.ack_payload(body["device_id"], watermark), qos=1,
+                               retain=True)
 
     def kinds(self) -> list[str]:
         with self.lock:
@@ -176,9 +176,9 @@ def test_foreign_ack_beyond_ledger_changes_nothing(kiosk, mosquitto):
     rogue = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     rogue.connect("127.0.0.1", mosquitto.port)
     rogue.loop_start()
-    ack = {"v": 1, "kind": "ack", "device_id": "kiosk-0001", "acked_seq": 99,
-           "time": "2026-11-24T00:00:00Z"}
-    rogue.publish(ack_topic("kiosk-0001"), json.dumps(ack), qos=1, retain=True).wait_for_publish()
+    # signed by the cloud (a genuine ack, for another database of this kiosk's id)
+    rogue.publish(ack_topic("kiosk-0001"), cloud_key.ack_payload("kiosk-0001", 99), qos=1,
+                  retain=True).wait_for_publish()
     rogue.loop_stop()
     rogue.disconnect()
 
@@ -225,9 +225,9 @@ def test_commands_are_answered(tmp_path, mosquitto):
     cloud.loop_start()
 
     def command(name, cmd_id, **extra):
-        body = {"v": 1, "kind": "command", "cmd_id": cmd_id, "name": name, "args": {"n": 41},
-                "time": "2026-11-24T00:00:00Z", **extra}
-        cloud.publish(f"nongan/v1/kiosk-0001/cmd/{name}", json.dumps(body), qos=1)
+        cloud.publish(f"nongan/v1/kiosk-0001/cmd/{name}",
+                      cloud_key.command_payload("kiosk-0001", name, cmd_id, args={"n": 41},
+                                                **extra), qos=1)
 
     async def scenario():
         task = asyncio.create_task(gw.run())

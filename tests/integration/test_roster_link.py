@@ -4,9 +4,7 @@ kiosk's copy by version; a producer on it is then identified with no network at 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,21 +12,18 @@ from gateway.app import Gateway
 from gateway.pins import hash_pin
 from protocol import roster_topic
 from tests.gateway.conftest import kiosk_settings
-from tests.support import aio
+from tests.support import aio, cloud_key
 from tests.support.mqtt_clients import Publisher
 
 pytestmark = pytest.mark.mosquitto
 
 
-def roster_payload(version: int, device: str = "kiosk-0001", **extra) -> bytes:
-    return json.dumps({
-        "v": 1, "kind": "roster", "device_id": device, "version": version,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "producers": [{"producer_id": "P-ST01-CLOUD1", "name": "郭金凤",
-                       "phone": "13912340000", "origin_code": "370902",
-                       "card_code": "NGC-CLOUDCARD1", "pin_hash": hash_pin("7777")}],
-        **extra,
-    }).encode()
+def roster_payload(version: int, device: str = "kiosk-0001") -> bytes:
+    """A one-page roster, signed by the cloud (tests.support.cloud_key)."""
+    [(_, payload)] = cloud_key.roster_pages(device, version, [
+        {"producer_id": "P-ST01-CLOUD1", "name": "郭金凤", "phone": "13912340000",
+         "origin_code": "370902", "card_code": "NGC-CLOUDCARD1", "pin_hash": hash_pin("7777")}])
+    return payload
 
 
 async def until(predicate, within=20.0):
@@ -43,7 +38,7 @@ def test_a_retained_roster_is_applied_and_a_bad_one_is_ignored(tmp_path, mosquit
     gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     try:
         with Publisher(mosquitto.url) as pub:
-            pub.publish([(roster_topic("kiosk-0001"), roster_payload(5))], retain=True)
+            pub.publish([(roster_topic("kiosk-0001", 0), roster_payload(5))], retain=True)
 
         async def scenario():
             task = asyncio.create_task(gw.run())
@@ -51,9 +46,9 @@ def test_a_retained_roster_is_applied_and_a_bad_one_is_ignored(tmp_path, mosquit
                 await until(lambda: gw.producers.roster_version == 5)
                 assert gw.link.state.roster_version == 5
                 with Publisher(mosquitto.url) as pub:
-                    pub.publish([(roster_topic("kiosk-0001"), b"{not json")], retain=True)
+                    pub.publish([(roster_topic("kiosk-0001", 0), b"{not json")], retain=True)
                     await until(lambda: any("roster" in e for e in gw.link.state.errors))
-                    pub.publish([(roster_topic("kiosk-0001"), roster_payload(4))], retain=True)
+                    pub.publish([(roster_topic("kiosk-0001", 0), roster_payload(4))], retain=True)
                     await asyncio.sleep(0.5)
             finally:
                 task.cancel()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select, text
 
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store import enroll_device, make_engine, migrate, session_factory
+from tests.support import cloud_key
 from tests.support.kiosk_messages import FakeKiosk
 
 
@@ -32,14 +33,17 @@ def enroll(engine: Engine, *kiosks: FakeKiosk) -> None:
                           station_id=kiosk.station_id, place_code=kiosk.place_code)
 
 
-def bridge_settings(broker_url: str, database_url: str, **ingest: Any) -> BridgeSettings:
-    """Settings for a test worker on a private Mosquitto (which supports $share)."""
+def bridge_settings(broker_url: str, database_url: str, *, broker: dict[str, Any] | None = None,
+                    **ingest: Any) -> BridgeSettings:
+    """Settings for a test worker on a private Mosquitto (which supports $share), signing with
+    the test suite's cloud key (``tests.support.cloud_key``)."""
     ingest.setdefault("client_id", f"test-bridge-{time.monotonic_ns() % 10**9}")
     return load_settings(
         None,
         database={"url": database_url},
-        broker={"url": broker_url},
+        broker={"url": broker_url, **(broker or {})},
         ingest={"batch_wait_ms": 2, **ingest},
+        signing={"key_file": str(cloud_key.key_file())},
     )
 
 

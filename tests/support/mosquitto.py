@@ -6,6 +6,7 @@ share state with each other or with the system broker on 1883.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,11 @@ class Mosquitto:
             "log_type notice",
             self.extra_config,
         ]
+        if os.geteuid() == 0 and not any(line.startswith("user ")
+                                         for line in self.extra_config.splitlines()):
+            # Test folders are root's (pytest's tmp is 0700): without this the broker drops
+            # to the mosquitto user and can write neither its log nor its persistence file.
+            lines.append("user root")
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def start(self, timeout: float = 10.0) -> Mosquitto:

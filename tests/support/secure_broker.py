@@ -1,5 +1,9 @@
-"""Mosquitto started with hardware/deploy/mosquitto/nongan.conf, only its ports and folder
+"""Mosquitto started with hardware/deploy/mosquitto/nongan.conf, only its ports and folders
 changed, plus small TLS MQTT clients for kiosks and the cloud.
+
+``prepare_folder`` lays out the broker's folder as docs/operations.md says: the PKI's CA and
+server certificate, the cloud's accounts in ``cloud-passwd``, then ``nongan bridge broker-files
+--pki`` for the password file, the dynamic security plugin's configuration and the CRL.
 """
 
 from __future__ import annotations
@@ -22,6 +26,28 @@ from .mosquitto import MOSQUITTO
 from .net import free_port, wait_for_port
 
 DEPLOY_CONF = Path(__file__).resolve().parents[2] / "hardware/deploy/mosquitto/nongan.conf"
+
+CLOUD_ACCOUNTS = {"nongan-bridge": "cloud-secret-for-tests",
+                  "nongan-admin": "admin-secret-for-tests"}
+"""The cloud's broker accounts in a test broker: the workers' and the provisioning one."""
+
+
+def prepare_folder(folder: Path, pki: Path, database_url: str,
+                   accounts: dict[str, str] | None = None) -> Path:
+    """Fill a broker folder the way an operator does, from the database and the PKI."""
+    from cloud_bridge.registry.broker_auth import mosquitto_hash
+    from nongan.cli import main
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("ca.crt", "broker.crt", "broker.key"):
+        (folder / name).write_bytes((pki / name).read_bytes())
+    (folder / "cloud-passwd").write_text(
+        "".join(f"{user}:{mosquitto_hash(password)}\n"
+                for user, password in (accounts or CLOUD_ACCOUNTS).items()), encoding="utf-8")
+    status = main(["bridge", "broker-files", "--out", str(folder), "--pki", str(pki),
+                   "--database-url", database_url])
+    assert status == 0, "nongan bridge broker-files failed"
+    return folder
 
 
 @dataclass
@@ -51,25 +77,40 @@ class SecureBroker:
         path.write_text(text, encoding="utf-8")
         return path
 
-    def start(self) -> SecureBroker:
-        config = self.render()
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            for port in (self.cert_port, self.password_port, self.cloud_port):
-                wait_for_port(port)
-        except TimeoutError:
+    def start(self, attempts: int = 3) -> SecureBroker:
+        """Start the broker; if a chosen port was taken meanwhile (the machine is shared, and a
+        free port is only free when it is chosen), choose new ones and try again."""
+        log = self.folder / "mosquitto.log"
+        for attempt in range(attempts):
+            config = self.render()
+            self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                for port in (self.cert_port, self.password_port, self.cloud_port):
+                    wait_for_port(port)
+                if self.process.poll() is None:
+                    return self
+            except TimeoutError:
+                pass
             self.stop()
-            log = (self.folder / "mosquitto.log")
-            raise RuntimeError("mosquitto did not start:\n"
-                               + (log.read_text() if log.exists() else "")) from None
-        return self
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "Address already in use" not in text or attempt == attempts - 1:
+                raise RuntimeError("mosquitto did not start:\n" + text)
+            log.unlink()
+            self.cert_port, self.password_port, self.cloud_port = (free_port(), free_port(),
+                                                                   free_port())
+        raise AssertionError("unreachable")
 
     def reload(self) -> None:
-        """SIGHUP: Mosquitto reads its password and ACL files again."""
+        """SIGHUP: Mosquitto reads its password file and CRL again. It logs nothing for that
+        at the deployment's log levels: wait for the effect (``eventually``)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         proc, self.process = self.process, None
@@ -84,6 +125,17 @@ class SecureBroker:
                 proc.wait(10)
         if proc.stderr:
             proc.stderr.close()
+
+
+def eventually(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> bool:
+    """Whether ``predicate()`` becomes true within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
 
 
 class TlsClient:

@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from tests.gateway.station_helpers import simulated_gateway
-from tests.support import aio
+from tests.support import aio, cloud_key
 
 pytestmark = pytest.mark.mosquitto
 
@@ -31,9 +31,8 @@ def test_the_gateway_answers_diagnostics(tmp_path, mosquitto):
         task = asyncio.create_task(gw.run())
         await wait_until(lambda: gw.link.state.connects >= 1)
         await asyncio.sleep(0.2)
-        body = {"v": 1, "kind": "command", "cmd_id": "d" * 32, "name": "diagnostics",
-                "args": {}, "time": "2026-11-24T00:00:00Z"}
-        cloud.publish("nongan/v1/kiosk-0001/cmd/diagnostics", json.dumps(body), qos=1)
+        cloud.publish("nongan/v1/kiosk-0001/cmd/diagnostics",
+                      cloud_key.command_payload("kiosk-0001", "diagnostics", "d" * 32), qos=1)
         await wait_until(lambda: results)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
