@@ -115,8 +115,9 @@ def test_device_add_prints_broker_credentials_and_prune_reports(
     db = ("--database-url", database_url)
     run(capsys, "bridge", "migrate", *db)
     kiosk = FakeKiosk()
-    _, out, _ = run(capsys, "bridge", "device", "add", "--id", kiosk.device_id, "--public-key",
-                    kiosk.public_key, "--station", "JL01", "--place", "220122", *db)
+    _, out, _ = run(capsys, "bridge", "device", "add", "--id", kiosk.device_id,
+                    f"--public-key={kiosk.public_key}", "--station", "JL01",
+                    "--place", "220122", *db)
     assert f"broker username: {kiosk.device_id}" in out and "broker password: " in out
     status, out, _ = run(capsys, "bridge", "prune", "--dry-run", *db)
     assert status == 0 and "nothing received before" in out

@@ -89,12 +89,12 @@ def test_the_dashboard_retires_with_a_supervisor_key_and_the_id_typed_again(
     page = f"/dashboard/devices/{kiosk.device_id}"
     login(client, keys.operator)
     assert "needs a supervisor key" in client.get(page + "?lang=en").text
-    form = {"confirm": kiosk.device_id, "reason": "stolen", "csrf": csrf_token_for(keys.operator)}
+    form = {"confirm": kiosk.device_id, "reason": "stolen", "csrf": csrf_token_for(client)}
     assert client.post(page + "/retire", data=form).status_code == 403
     login(client, keys.supervisor)
     shown = client.get(page + "?lang=en").text
     assert "Type the device id again to confirm" in shown and "/retire" in shown
-    csrf = csrf_token_for(keys.supervisor)
+    csrf = csrf_token_for(client)
     typo = client.post(page + "/retire", data={**form, "confirm": "kiosk-x", "csrf": csrf})
     assert typo.status_code == 422
     retired = client.post(page + "/retire", data={**form, "csrf": csrf})
