@@ -1,5 +1,6 @@
 """Cloud commands: ``nongan bridge migrate | run | serve | device add | device list | device
-retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``).
+retire`` (and ``key``, ``prune``, ``broker-files`` from ``cloud_bridge.cli_admin``, ``notify``
+from ``cloud_bridge.cli_notify``).
 
 Each verb loads the settings once (``--config FILE`` or ``$NONGAN_BRIDGE_CONFIG``, then
 ``NONGAN_BRIDGE_*`` variables; ``--database-url`` beats both), and reports a problem a person
@@ -79,6 +80,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from cloud_bridge import cli_admin
 
     cli_admin.register(verbs, common)
+
+    from cloud_bridge import cli_notify
+
+    cli_notify.register(verbs, common)
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -32,7 +32,7 @@ from cloud_bridge.registry.errors import RegistryError
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
-from . import actions, dashboard, operator, public
+from . import actions, dashboard, notify_api, notify_pages, operator, public
 from .bodylimit import BodyLimitMiddleware, SecurityHeaders
 from .deps import readers
 from .errors import ApiError
@@ -126,6 +126,8 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
     app.include_router(actions.router)
     app.include_router(operator.router)
     app.include_router(dashboard.router)
+    app.include_router(notify_api.router)
+    app.include_router(notify_pages.router)
     return app
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from cloud_bridge.notify.escalation import escalations_for
 from cloud_bridge.registry import alerts as alert_rules
 from cloud_bridge.registry import certificates, queries
 from cloud_bridge.registry.certificates import RevokeRequest
@@ -88,8 +89,10 @@ def fleet_page(request: Request) -> HTMLResponse:
         kiosks = fleet(session, now=now)
         found = alert_rules.alerts(session, settings_of(request).dashboard, now=now,
                                    kiosks=kiosks)
+        acks = escalations_for(session, "positive", [
+            str(a.data["reading_id"]) for a in found if a.kind == "positive"])
     return _page(request, "fleet.html", who, kiosks=kiosks, alerts=found,
-                 thresholds=settings_of(request).dashboard)
+                 thresholds=settings_of(request).dashboard, acks=acks)
 
 
 @router.get("/dashboard/stats", response_class=HTMLResponse)

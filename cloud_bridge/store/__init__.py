@@ -21,6 +21,14 @@ from .models import (
     LedgerRecord,
     StripReadingRecord,
 )
+from .notify_models import (
+    Escalation,
+    EscalationState,
+    Notification,
+    NotificationStatus,
+    NotifyContact,
+    NotifyRoute,
+)
 from .registry_models import (
     ApiKey,
     CertificateSource,
@@ -49,12 +57,18 @@ __all__ = [
     "DeviceStateValue",
     "DeviceStatus",
     "EnrolmentError",
+    "Escalation",
+    "EscalationState",
     "HistoryEntry",
     "KioskAlarm",
     "LatestTelemetry",
     "LedgerRecord",
     "Lot",
     "MarketCheck",
+    "Notification",
+    "NotificationStatus",
+    "NotifyContact",
+    "NotifyRoute",
     "Producer",
     "Role",
     "RosterState",
