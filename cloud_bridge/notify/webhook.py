@@ -14,8 +14,9 @@ The request::
 A receiver recomputes the HMAC over the timestamp, a dot and the raw body with the shared
 secret (``notify.webhook.secret``), compares in constant time, and refuses a timestamp more
 than ``REPLAY_WINDOW_S`` (300 s) from its own clock: a captured request cannot be replayed
-after that. Within the window it drops a ``X-Nongan-Delivery`` it has seen (it must anyway:
-delivery is at least once). ``verify`` below does the first two checks for a Python receiver.
+after that. Within the window it answers 2xx to an ``X-Nongan-Delivery`` it has seen, without
+acting on it again (it must anyway: delivery is at least once, and a non-2xx answer would be
+retried or given up). ``verify`` below does the first two checks for a Python receiver.
 
 Answers: 2xx is delivered; 401 and 403 (the receiver refused our signature: the shared secret
 differs, a configuration fault), 408, 425, 429, 5xx, timeouts and refused connections are

@@ -37,7 +37,9 @@ class _Handler:
         with self.server.lock:
             self.server.messages.append(mail)
             self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos),
-                                          session.authenticated, bool(session.ssl)))
+                                          session.authenticated,
+                                          server.transport.get_extra_info("ssl_object")
+                                          is not None))
         return "250 OK queued"
 
 
