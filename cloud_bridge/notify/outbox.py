@@ -150,6 +150,14 @@ def record_failure(session: Session, item: Outgoing, error: DeliveryError, *, no
     return row.status
 
 
+def release(session: Session, item: Outgoing, *, until: datetime) -> None:
+    """Give a claimed notification back untried (its attempt does not count), due ``until``."""
+    row = _claimed(session, item)
+    if row is not None:
+        row.attempts -= 1
+        row.next_attempt_at = until
+
+
 def _claimed(session: Session, item: Outgoing) -> Notification | None:
     """The row, unless another worker re-claimed it after our lease ran out (then its result
     is the one to keep)."""

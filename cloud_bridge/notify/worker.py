@@ -34,7 +34,7 @@ from .channels import CHANNELS, build_notifiers
 from .errors import ChannelNotConfigured, DeliveryError, RetryLater
 from .escalation import fire_due
 from .message import Notifier, Outgoing, render
-from .outbox import RetryPolicy, claim, record_failure, record_sent
+from .outbox import RetryPolicy, claim, record_failure, record_sent, release
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class PassReport:
     sent: int = 0
     failed: int = 0
     given_up: int = 0
+    released: int = 0
+    """Claimed but given back untried (their channel failed earlier in the pass, or stop)."""
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -78,8 +80,14 @@ class NotifyWorker:
         self.policy = RetryPolicy(self.config.retry_initial_s, self.config.retry_max_s,
                                   self.config.max_attempts)
 
-    def run_once(self) -> PassReport:
-        """One pass: new alerts, due escalation steps, then due notifications."""
+    def run_once(self, stop: threading.Event | None = None) -> PassReport:
+        """One pass: new alerts, due escalation steps, then due notifications.
+
+        A channel that fails to connect is not tried again in the same pass (its other
+        notifications are given back untried, due after a first backoff), so a mail server
+        that swallows connections costs one timeout per pass, not one per mail; ``stop``
+        gives back what is not sent yet and ends the pass.
+        """
         report = PassReport()
         now = self.clock()
         if self.config.watch_positives:
@@ -90,11 +98,19 @@ class NotifyWorker:
         with self.sessions.begin() as session:
             items = claim(session, now=now, limit=self.config.batch_size,
                           lease_s=self.config.lease_s, max_attempts=self.config.max_attempts)
+        down: dict[str, str] = {}
         for item in items:
-            self._deliver(item, report)
+            if (stop is not None and stop.is_set()) or item.channel in down:
+                with self.sessions.begin() as session:
+                    release(session, item, until=self.clock() + self.policy.delay(1, self.rng))
+                report.released += 1
+                continue
+            error = self._deliver(item, report)
+            if error is not None and not error.permanent:
+                down[item.channel] = str(error)
         return report
 
-    def _deliver(self, item: Outgoing, report: PassReport) -> None:
+    def _deliver(self, item: Outgoing, report: PassReport) -> DeliveryError | None:
         notifier = self.notifiers.get(item.channel)
         subject, body = render(item.template_key, {"channel": item.channel, **item.params},
                                item.language, item.link)
@@ -108,17 +124,19 @@ class NotifyWorker:
             receipt = notifier.send(message)
         except DeliveryError as exc:
             self._record_failure(item, exc, report)
-            return
+            return exc
         except Exception as exc:  # a bug in a channel must not stop the others
             log.exception("notification %s: %s channel failed unexpectedly", item.id,
                           item.channel)
-            self._record_failure(item, RetryLater(f"{type(exc).__name__}: {exc}"), report)
-            return
+            error = RetryLater(f"{type(exc).__name__}: {exc}")
+            self._record_failure(item, error, report)
+            return error
         with self.sessions.begin() as session:
             record_sent(session, item, receipt, now=self.clock())
         report.sent += 1
         log.info("notification %s sent to %s by %s: %s", item.id, item.recipient,
                  item.channel, receipt)
+        return None
 
     def _record_failure(self, item: Outgoing, exc: DeliveryError, report: PassReport) -> None:
         with self.sessions.begin() as session:
@@ -140,7 +158,7 @@ class NotifyWorker:
         backoff = self.config.poll_s
         while not stop.is_set():
             try:
-                report = self.run_once()
+                report = self.run_once(stop)
             except SQLAlchemyError as exc:
                 log.warning("notify pass failed on the database, trying again in %.0f s: %s",
                             backoff, str(exc).splitlines()[0])
@@ -148,7 +166,7 @@ class NotifyWorker:
                 backoff = min(backoff * 2, self.config.retry_max_s)
                 continue
             backoff = self.config.poll_s
-            if report.claimed < self.config.batch_size:
+            if report.claimed + report.released < self.config.batch_size:
                 stop.wait(self.config.poll_s)
 
     def close(self) -> None:

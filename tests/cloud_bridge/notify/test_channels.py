@@ -57,7 +57,8 @@ def test_an_email_arrives_in_the_recipients_language_with_link_and_stable_id(
     assert receipt == f"accepted by 127.0.0.1:{smtp_server.port}"
     assert mail["To"] == "zhang.wei@county.example"
     assert mail["From"] == "nongan@county.example"
-    assert mail["Subject"] == "【阳性告警】吉林省长春市农安县 终端 kiosk-0042 检出 procymidone（jiucai）"
+    assert mail["Subject"] == ("【阳性告警】吉林省长春市农安县 终端 kiosk-0042 "
+                               "检出 procymidone（jiucai）")
     text = mail.get_content()
     assert "2026-03-01 09:30" in text and LINK in text and "p-7" in text
     assert mail["Auto-Submitted"] == "auto-generated"
@@ -112,7 +113,7 @@ def test_implicit_tls(tls_files: TlsFiles) -> None:
 
 def test_starttls_that_the_server_does_not_offer_is_not_sent_in_clear(
         smtp_server: SmtpServer) -> None:
-    with pytest.raises(RetryLater, match="notify.smtp.security"):
+    with pytest.raises(RetryLater, match=r"notify\.smtp\.security"):
         EmailNotifier(smtp(smtp_server.port, security="starttls")).send(
             outgoing("zhang.wei@county.example"))
     assert smtp_server.messages == []

@@ -135,3 +135,40 @@ def test_the_loop_rides_out_a_dead_mail_server_in_real_time(store: Engine,
         thread.join(15)
         w.close()
     assert not thread.is_alive()
+
+
+def test_a_mail_server_that_hangs_costs_one_timeout_per_pass_not_one_per_mail(
+        store: Engine, clock: Clock) -> None:
+    import socket
+
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never speaks
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        for name in ("a.sup", "b.sup", "c.sup"):
+            contact(store, name, clock, email=f"{name}@county.example")
+            put(store, clock, recipient=name, channels=("email",))
+        settings = settings_for(silent.getsockname()[1])
+        settings.notify.smtp.timeout_s = 0.5
+        report = worker(settings, store, clock).run_once()
+    finally:
+        silent.close()
+    assert (report.failed, report.released, report.sent) == (1, 2, 0)
+    rows = notifications(store)
+    assert sorted((r.status, r.attempts) for r in rows) == [("failed", 1), ("pending", 0),
+                                                            ("pending", 0)]
+    assert all(r.next_attempt_at is not None and r.next_attempt_at > clock() for r in rows)
+    failed = next(r for r in rows if r.status == "failed")
+    assert "timed out" in (failed.last_error or "")
+
+
+def test_stop_gives_back_what_is_not_sent(store: Engine, clock: Clock,
+                                          smtp_server: SmtpServer) -> None:
+    contact(store, "a.sup", clock, email="a@county.example")
+    put(store, clock, recipient="a.sup", channels=("email",))
+    stop = threading.Event()
+    stop.set()
+    report = worker(settings_for(smtp_server.port), store, clock).run_once(stop)
+    assert (report.released, report.sent) == (1, 0)
+    [row] = notifications(store)
+    assert (row.status, row.attempts) == ("pending", 0)
