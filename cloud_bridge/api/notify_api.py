@@ -8,13 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from cloud_bridge.notify import acknowledge, deliveries, retry
+from cloud_bridge.notify.alert_watch import is_alert
 from cloud_bridge.notify.escalation import list_escalations
 from cloud_bridge.store.notify_models import EscalationState, NotificationStatus
 from cloud_bridge.store.types import utcnow
 
 from .deps import OperatorKey, readers, writers
+from .errors import ApiError
 from .views import ErrorView
 
 router = APIRouter(tags=["notifications"])
@@ -92,7 +95,8 @@ def get_notifications(request: Request, who: OperatorKey, status: StatusQuery = 
 
 @router.post("/api/v1/notifications/{notification_id}/retry", response_model=NotificationView,
              responses=ERRORS)
-def retry_notification(notification_id: Annotated[int, Path(ge=1)], request: Request,
+def retry_notification(notification_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                       request: Request,
                        who: OperatorKey) -> NotificationView:
     """Send a given-up or failed notification again now (to the contact's current address)."""
     with writers(request).begin() as session:
@@ -114,9 +118,17 @@ def ack_alert(kind: KindPath, subject: SubjectPath, request: Request, who: Opera
               body: AckRequest | None = None) -> EscalationView:
     """Acknowledge an alert: records who and when, and stops its escalation (409 if done)."""
     with writers(request).begin() as session:
+        require_alert(session, kind, subject)
         row = acknowledge(session, kind=kind, subject=subject, actor=who.name, now=utcnow(),
                           note=body.note if body else None)
         return escalation_view(row)
+
+
+def require_alert(session: Session, kind: str, subject: str) -> None:
+    """404 unless this is an alert that can be acknowledged (today: a positive reading)."""
+    if not is_alert(session, kind, subject):
+        raise ApiError(404, "no_such_alert", f"no {kind} alert {subject!r} (only positive "
+                       "readings can be acknowledged so far)")
 
 
 __all__ = ["EscalationState", "router"]

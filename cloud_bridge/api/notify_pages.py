@@ -23,7 +23,7 @@ from cloud_bridge.store.types import utcnow
 from .dashboard import csrf_token
 from .deps import principal, readers, writers
 from .errors import ApiError
-from .notify_api import KindPath, SubjectPath
+from .notify_api import KindPath, SubjectPath, require_alert
 from .pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +57,7 @@ def notifications_page(request: Request, status: str = "") -> HTMLResponse:
 
 
 @router.post("/dashboard/notifications/{notification_id}/retry")
-def retry_form(request: Request, notification_id: Annotated[int, Path(ge=1)],
+def retry_form(request: Request, notification_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
                csrf: Annotated[str, Form(max_length=64)]) -> Response:
     who = _staff(request)
     _check_form(request, csrf)
@@ -96,6 +96,7 @@ def ack_form(request: Request, kind: KindPath, subject: SubjectPath,
     if confirm != "yes":
         raise ApiError(422, "not_confirmed", "tick the confirmation to acknowledge the alert")
     with writers(request).begin() as session:
+        require_alert(session, kind, subject)
         acknowledge(session, kind=kind, subject=subject, actor=who.name, now=utcnow(),
                     note=note)
     return RedirectResponse(f"/dashboard/alerts/{kind}/{subject}", status_code=303)

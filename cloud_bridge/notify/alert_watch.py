@@ -49,6 +49,14 @@ def place_name(code: str) -> str:
         return code
 
 
+def is_alert(session: Session, kind: str, subject: str) -> bool:
+    """Whether ``kind``/``subject`` names an alert that can be acknowledged (today: a
+    positive reading, by its id)."""
+    r = StripReadingRecord
+    return kind == KIND and session.scalar(
+        select(r.reading_id).where(r.reading_id == subject, r.call == "positive")) is not None
+
+
 def watch_positives(session: Session, settings: BridgeSettings, *, now: datetime,
                     limit: int = 100) -> int:
     """Open an escalation for each positive reading that has none; returns how many."""

@@ -142,6 +142,10 @@ def test_the_api_acknowledges_once_and_refuses_a_second_time(
     assert again.status_code == 409 and "acknowledged by op-1" in again.json()["detail"]
     assert client.post("/api/v1/alerts/positive/bad%20id/ack", json={},
                        headers=keys.auth("operator")).status_code == 422
+    for unknown in ("/api/v1/alerts/positive/no-such-reading/ack",
+                    f"/api/v1/alerts/offline/{rid}/ack"):
+        missing = client.post(unknown, json={}, headers=keys.auth("operator"))
+        assert missing.status_code == 404 and missing.json()["error"] == "no_such_alert"
 
 
 def test_the_delivery_log_shows_failures_in_chinese_and_can_send_again(
