@@ -152,3 +152,26 @@ def test_message_keys_are_checked(store: Engine, clock: Clock) -> None:
             with pytest.raises(ValueError, match="message key"):
                 enqueue(session, message_key=bad, recipient="x", template_key="test",
                         params={}, now=clock(), channels=CHANNELS)
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_never_claim_the_same_row(postgres_url: str,
+                                                           clock: Clock) -> None:
+    from tests.support.cloud import migrated_engine
+
+    with migrated_engine(postgres_url) as engine:
+        contact(engine, "a.sup", clock, email="a@county.example")
+        contact(engine, "b.sup", clock, email="b@county.example")
+        put(engine, clock, recipient="a.sup")
+        put(engine, clock, recipient="b.sup")
+        factory = session_factory(engine)
+        with factory() as first, factory() as second:
+            with first.begin():
+                [mine] = claim(first, now=clock(), limit=1, lease_s=300, max_attempts=3)
+                # The first worker has not committed yet, so its row stays locked: the second
+                # skips it instead of waiting (without SKIP LOCKED this would block) and
+                # takes what is left.
+                with second.begin():
+                    theirs = claim(second, now=clock(), limit=10, lease_s=300, max_attempts=3)
+            assert [t.id for t in theirs] == [r.id for r in notifications(engine)
+                                              if r.id != mine.id]
