@@ -9,7 +9,7 @@ templates can map the key to its own template id.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cloud_bridge.locales import Translator
@@ -33,7 +33,6 @@ class Outgoing:
     subject: str = ""
     body: str = ""
     attempt: int = 1
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Notifier(Protocol):
