@@ -1,7 +1,8 @@
 """Cloud commands: ``nongan bridge migrate | run | serve | device add | device list | device
 retire | device reenable`` (and ``key``, ``prune`` from ``cloud_bridge.cli_admin``;
 ``signing-key``, ``broker-files``, ``broker-sync`` from ``cloud_bridge.cli_broker``;
-``dead-letters`` from ``cloud_bridge.cli_dead_letters``).
+``dead-letters`` from ``cloud_bridge.cli_dead_letters``; ``notify``
+from ``cloud_bridge.cli_notify``).
 
 Each verb loads the settings once (``--config FILE`` or ``$NONGAN_BRIDGE_CONFIG``, then
 ``NONGAN_BRIDGE_*`` variables; ``--database-url`` beats both), and reports a problem a person
@@ -96,6 +97,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cli_admin.register(verbs, common)
     cli_broker.register(verbs, common)
     cli_dead_letters.register(verbs, common)
+
+    from cloud_bridge import cli_notify
+
+    cli_notify.register(verbs, common)
 
 
 # --------------------------------------------------------------------------------- helpers

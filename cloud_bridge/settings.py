@@ -16,7 +16,7 @@ folder, a broker on 127.0.0.1:1883).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -264,6 +264,76 @@ class RetentionSection(Section):
         return check_retention(value)
 
 
+ChannelName = Literal["email", "webhook", "sms", "wecom"]
+
+
+class SmtpSection(Section):
+    """The mail server notifications go through (``notify.smtp``); no host: no e-mail."""
+
+    host: str | None = Field(default=None, description="SMTP server; unset turns e-mail off.")
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), ssl (implicit TLS, port 465) or none (a relay on "
+        "the same host only).",
+    )
+    username: str | None = Field(default=None, description="Log in when set.")
+    password: str | None = None
+    from_address: str = Field(default="nongan@localhost", description="The From: address.")
+    ca_file: Path | None = Field(default=None,
+                                 description="CA bundle for the server's certificate "
+                                 "(default: the system's).")
+    timeout_s: float = Field(default=20, gt=0, le=300,
+                             description="Connect and each command's timeout.")
+
+
+class WebhookSection(Section):
+    """Signed webhooks (``notify.webhook``); no secret: no webhooks."""
+
+    secret: str | None = Field(
+        default=None, min_length=16,
+        description="HMAC-SHA256 key shared with the receivers; unset turns webhooks off.")
+    timeout_s: float = Field(default=10, gt=0, le=120)
+
+
+class NotifySection(Section):
+    """Notifications, their retries and escalations (``nongan bridge notify run``)."""
+
+    poll_s: float = Field(default=5, gt=0, le=600,
+                          description="How often the worker looks for due work.")
+    batch_size: int = Field(default=20, ge=1, le=1000,
+                            description="Notifications claimed per pass.")
+    max_attempts: int = Field(default=10, ge=1, le=100,
+                              description="Attempts before a notification is given up.")
+    retry_initial_s: float = Field(default=30, gt=0,
+                                   description="Wait after the first failure (then doubled).")
+    retry_max_s: float = Field(default=3600, gt=0, description="Longest wait between attempts.")
+    lease_s: float = Field(
+        default=300, gt=0,
+        description="A claimed notification is tried again after this long if the worker "
+        "that claimed it died mid-send (longer than any send takes).")
+    channels: list[ChannelName] = Field(
+        default_factory=lambda: list[ChannelName](["email", "webhook"]),
+        description="Channels notifications are made for; sms and wecom are log-only (no "
+        "provider connected).")
+    watch_positives: bool = Field(
+        default=True, description="Notify (and escalate) every new positive reading.")
+    escalation: dict[str, list[float]] = Field(
+        default_factory=lambda: {"positive": [30.0]},
+        description="Per alert kind: minutes after the alert at which routing levels 1, 2, "
+        "... are told if nobody acknowledged it (level 0 is told at once).")
+    smtp: SmtpSection = SmtpSection()
+    webhook: WebhookSection = WebhookSection()
+
+    @field_validator("escalation")
+    @classmethod
+    def _check_escalation(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for kind, minutes in value.items():
+            if any(m <= 0 for m in minutes) or minutes != sorted(minutes):
+                raise ValueError(f"{kind}: delays must be positive minutes, in rising order")
+        return value
+
+
 class BridgeSettings(EnvOverFileSettings):
     model_config = SettingsConfigDict(
         env_prefix="NONGAN_BRIDGE_", env_nested_delimiter="__", extra="forbid"
@@ -277,6 +347,7 @@ class BridgeSettings(EnvOverFileSettings):
     retention: RetentionSection = RetentionSection()
     signing: SigningSection = SigningSection()
     broker_admin: BrokerAdminSection | None = None
+    notify: NotifySection = NotifySection()
 
     def cloud_accounts(self) -> list[str]:
         """Names that are the cloud's own at the broker: no kiosk may be enrolled as one

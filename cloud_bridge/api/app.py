@@ -34,7 +34,16 @@ from cloud_bridge.registry.ingest_health import ingest_health as health_of_inges
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
-from . import actions, dashboard, dashboard_devices, dead_letters_pages, operator, public
+from . import (
+    actions,
+    dashboard,
+    dashboard_devices,
+    dead_letters_pages,
+    notify_api,
+    notify_pages,
+    operator,
+    public,
+)
 from .bodylimit import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeaders
 from .deps import readers
 from .errors import ApiError
@@ -144,6 +153,8 @@ def create_app(settings: BridgeSettings | None = None, *, engine: Engine | None 
     app.include_router(dashboard.router)
     app.include_router(dead_letters_pages.router)
     app.include_router(dashboard_devices.router)
+    app.include_router(notify_api.router)
+    app.include_router(notify_pages.router)
     return app
 
 

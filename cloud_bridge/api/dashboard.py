@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from cloud_bridge.notify.escalation import escalations_for
 from cloud_bridge.registry import alerts as alert_rules
 from cloud_bridge.registry import certificates, logins, queries
 from cloud_bridge.registry.certificates import RevokeRequest
@@ -97,8 +98,10 @@ def fleet_page(request: Request) -> HTMLResponse:
         found = alert_rules.alerts(session, settings_of(request).dashboard, now=now,
                                    kiosks=kiosks)
         ingest = ingest_health(session, settings_of(request).dashboard, now=now)
+        acks = escalations_for(session, "positive", [
+            str(a.data["reading_id"]) for a in found if a.kind == "positive"])
     return _page(request, "fleet.html", who, kiosks=kiosks, alerts=found, ingest=ingest,
-                 thresholds=settings_of(request).dashboard)
+                 thresholds=settings_of(request).dashboard, acks=acks)
 
 
 @router.get("/dashboard/stats", response_class=HTMLResponse)

@@ -2,12 +2,15 @@
 
 ``pick_language`` takes ``?lang=`` first, then the browser's Accept-Language, else zh-CN.
 Templates call ``t(key)``; a missing key shows the key itself (and a test checks both
-catalogues have the same keys).
+catalogues have the same keys). Keys not in this dict are looked up in the TOML catalogues of
+``cloud_bridge.locales`` (the notification pages' words are there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from cloud_bridge import locales
 
 from .i18n_ingest import WORDS
 
@@ -288,10 +291,15 @@ def pick_language(query_lang: str | None, accept_language: str | None) -> str:
     return "zh-CN"
 
 
-def translator(lang: str) -> Callable[[str], str]:
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **params)``: this module's words first, then the TOML catalogues of
+    ``cloud_bridge.locales`` (where new words go), else the key itself."""
     words = CATALOG.get(lang, CATALOG["zh-CN"])
+    more = locales.Translator(lang if lang in locales.LANGUAGES else "zh-CN")
 
-    def t(key: str) -> str:
-        return words.get(key, key)
+    def t(key: str, **params: object) -> str:
+        if key in words:
+            return words[key].format(**params) if params else words[key]
+        return more(key, **params) if more.has(key) else key
 
     return t

@@ -32,6 +32,14 @@ from .models import (
     LedgerRecord,
     StripReadingRecord,
 )
+from .notify_models import (
+    Escalation,
+    EscalationState,
+    Notification,
+    NotificationStatus,
+    NotifyContact,
+    NotifyRoute,
+)
 from .registry_models import (
     ApiKey,
     CertificateSource,
@@ -63,6 +71,8 @@ __all__ = [
     "DeviceStateValue",
     "DeviceStatus",
     "EnrolmentError",
+    "Escalation",
+    "EscalationState",
     "HistoryEntry",
     "IngestWorkerRow",
     "KioskAlarm",
@@ -71,6 +81,10 @@ __all__ = [
     "LedgerSkip",
     "Lot",
     "MarketCheck",
+    "Notification",
+    "NotificationStatus",
+    "NotifyContact",
+    "NotifyRoute",
     "Producer",
     "Role",
     "RosterState",
