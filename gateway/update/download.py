@@ -32,7 +32,6 @@ from .errors import DownloadError
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,8 @@ class Downloader:
                                     f"{expected_size}", retryable=False)
             with partial.open(mode) as out:
                 try:
-                    for chunk in response.iter_raw(CHUNK):
+                    # Unchunked: what arrived is written even if the next read fails.
+                    for chunk in response.iter_raw():
                         have += len(chunk)
                         if have > limit:
                             raise DownloadError(f"the bundle is larger than the {limit} bytes "

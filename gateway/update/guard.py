@@ -174,6 +174,7 @@ class Guard:
         unit = self.policy.kiosk_unit
         try:
             self.service.start(unit)
+            # A manual start resets systemd's restart counter: count from here.
             before = self.service.status(unit)
         except ServiceError as exc:
             return f"the kiosk service did not start on the new release: {exc}"

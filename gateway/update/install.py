@@ -78,22 +78,25 @@ class Installer:
         if data.is_dir():
             shutil.copytree(data, into / "data")
         shutil.rmtree(unpacked)
-        self._smoke_test(python, manifest.version)
+        self.smoke_test(python, manifest.version)
 
-    def _smoke_test(self, python: Path, version: str) -> None:
-        out = self._run([str(python), "-c", "import importlib.metadata as m, gateway, nongan; "
-                         "print(m.version('nongan'))"], "starting the new release")
+    def smoke_test(self, python: Path, version: str) -> None:
+        """The release's Python imports nongan and reports ``version`` (InstallError if not)."""
+        # -I: neither the current directory nor PYTHON* variables may lend it other code.
+        out = self._run([str(python), "-I", "-c", "import importlib.metadata as m, gateway, "
+                         "nongan; print(m.version('nongan'))"], "starting the new release",
+                        cwd=python.parents[2])
         found = out.strip().splitlines()[-1] if out.strip() else ""
         if found != version:
             raise InstallError(f"the installed release reports version {found!r}, the bundle "
                                f"says {version}")
 
-    def _run(self, args: list[str], step: str) -> str:
+    def _run(self, args: list[str], step: str, cwd: Path | None = None) -> str:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PIP_", "PYTHON")) and k != "VIRTUAL_ENV"}
         try:
             result = subprocess.run(args, capture_output=True, text=True,
-                                    timeout=self.timeout_s, check=False, env=env)
+                                    timeout=self.timeout_s, check=False, env=env, cwd=cwd)
         except subprocess.TimeoutExpired as exc:
             raise InstallError(f"{step} took longer than {self.timeout_s:.0f} s") from exc
         except OSError as exc:

@@ -10,9 +10,10 @@
 
 Each link is replaced atomically (a new symlink renamed over the old: a reader sees the old
 target or the new one, never none), previous first, then current; a power cut between the two
-leaves both on the old release, which is consistent. A release being installed lives under a
-``.staging-`` name and is renamed into place only when complete, so a half-installed release
-is never taken for one. A release may also be a symlink to an existing installation
+leaves both on the old release, which is consistent. A release is installed in its final
+folder (a virtual environment cannot be moved: its scripts name its interpreter by path) with
+an ``.installing`` marker, removed only when it is complete, so a half-installed release is
+never taken for one. A release may also be a symlink to an existing installation
 (``adopt``: the git checkout a kiosk was first installed from); removing it removes the link,
 never what it points to.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 VERSION_NAME = re.compile(r"^[0-9][0-9A-Za-z.+!-]*$")
+INSTALLING = ".installing"
 
 
 class LayoutError(Exception):
@@ -75,7 +77,8 @@ class ReleaseLayout:
         if not self.releases.is_dir():
             return []
         names = [p.name for p in self.releases.iterdir()
-                 if not p.name.startswith(".") and (p / ".venv").exists()]
+                 if not p.name.startswith(".") and (p / ".venv").exists()
+                 and not (p / INSTALLING).exists()]
         return sorted(names, key=_sort_key)
 
     def data_dir(self, version: str) -> Path:
@@ -84,22 +87,29 @@ class ReleaseLayout:
     # ------------------------------------------------------------------ changing
 
     def staging_dir(self, version: str) -> Path:
-        """A fresh folder to install ``version`` into (removed first if left over)."""
-        self.releases.mkdir(parents=True, exist_ok=True)
-        staging = self.releases / f".staging-{version}"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
-        return staging
-
-    def commit_staging(self, version: str, staging: Path) -> Path:
-        """Move a complete installation into place as release ``version``."""
-        target = self.release_dir(version)
+        """A fresh folder to install ``version`` into, marked as being installed (a leftover
+        of an earlier attempt, or a staged copy of the same version, is removed first)."""
         if version in (self.current(), self.previous()):
             raise LayoutError(f"release {version} is in use (current or previous)")
+        self.releases.mkdir(parents=True, exist_ok=True)
         self.remove(version)
-        os.replace(staging, target)
+        target = self.release_dir(version)
+        target.mkdir()
+        (target / INSTALLING).touch()
         return target
+
+    def commit_staging(self, version: str) -> Path:
+        """Mark the installation of ``version`` complete."""
+        target = self.release_dir(version)
+        (target / INSTALLING).unlink()
+        _sync_dir(target)
+        return target
+
+    def incomplete(self) -> list[str]:
+        """Releases whose installation never finished (left by a crash or a power cut)."""
+        if not self.releases.is_dir():
+            return []
+        return sorted(p.name for p in self.releases.iterdir() if (p / INSTALLING).exists())
 
     def switch_to(self, version: str, previous: str | None) -> None:
         """Point ``previous`` at ``previous`` (None: remove it) and ``current`` at ``version``.
@@ -107,7 +117,7 @@ class ReleaseLayout:
         Raises:
             LayoutError: the release is not installed.
         """
-        if not (self.release_dir(version) / ".venv").exists():
+        if version not in self.installed():  # absent, or its installation never finished
             raise LayoutError(f"release {version} is not installed under {self.releases}")
         if previous is None:
             self.previous_link.unlink(missing_ok=True)
@@ -149,8 +159,9 @@ class ReleaseLayout:
             if name not in protected:
                 self.remove(name)
                 gone.append(name)
-        for leftover in self.releases.glob(".staging-*") if self.releases.is_dir() else []:
-            shutil.rmtree(leftover, ignore_errors=True)
+        for name in self.incomplete():
+            if name not in protected:
+                shutil.rmtree(self.release_dir(name), ignore_errors=True)
         return gone
 
 

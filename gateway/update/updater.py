@@ -229,10 +229,18 @@ class Updater:
 
     def _stage(self, bundle: VerifiedBundle) -> None:
         version = bundle.manifest.version
+        if version in self.layout.installed():
+            # Staged by an earlier attempt (which then found the kiosk never idle): keep it
+            # if it still starts and says its version.
+            try:
+                self.installer.smoke_test(self.layout.venv(version) / "bin" / "python", version)
+                return
+            except InstallError as exc:
+                log.warning("reinstalling the staged release %s: %s", version, exc.reason)
         staging = self.layout.staging_dir(version)
         try:
             self.installer.install(bundle, staging)
-            self.layout.commit_staging(version, staging)
+            self.layout.commit_staging(version)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

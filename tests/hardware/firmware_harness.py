@@ -122,12 +122,15 @@ class MicroPythonBoard:
     """
 
     def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None, *,
-                 flash: Path | None = None) -> None:
-        """``flash``: boot with ``--flash`` from a copy of this firmware folder (main.py, app/,
-        boards/): a board with a file system and a REPL that mpremote can drive."""
+                 flash: Path | None = None, serving: bool = True) -> None:
+        """``flash``: boot with ``--flash`` from a copy of what this firmware folder holds
+        (main.py, app/, boards/): a board with a file system and a REPL that mpremote can
+        drive. ``serving``: wait until the firmware serves (False: until the board answers
+        its probe, for a board without firmware)."""
         self.board = board
         self.setup = setup or {}
         self.flash = flash
+        self.serving = serving
         self.master, self.slave, self.path = _raw_pty()
         self._probe, self._probe_slave, self._probe_path = _raw_pty()
         self._flash = Path(tempfile.mkdtemp(prefix="upy-board-"))
@@ -142,10 +145,12 @@ class MicroPythonBoard:
         (self._flash / "board.txt").write_text(self.board + "\n", encoding="utf-8")
         flash_args: list[str] = []
         if self.flash is not None:
-            shutil.copy2(self.flash / "main.py", self._flash / "main.py")
+            if (self.flash / "main.py").exists():
+                shutil.copy2(self.flash / "main.py", self._flash / "main.py")
             for folder in ("app", "boards"):
-                shutil.copytree(self.flash / folder, self._flash / folder,
-                                ignore=shutil.ignore_patterns("__pycache__"))
+                if (self.flash / folder).is_dir():
+                    shutil.copytree(self.flash / folder, self._flash / folder,
+                                    ignore=shutil.ignore_patterns("__pycache__"))
             flash_args = ["--flash"]
         # The board's stderr lives outside its file system (mpremote may list or wipe that).
         fd, name = tempfile.mkstemp(prefix="upy-board-stderr-")
@@ -157,7 +162,8 @@ class MicroPythonBoard:
             stdin=self.master, stdout=self.master, stderr=self._stderr, cwd=self._flash,
             env=upy_env())
         try:  # serving: its hello line is out, the main loop runs
-            self.wait_for_state(lambda state: state["serving"], START_TIMEOUT_S)
+            self.wait_for_state(lambda state: state["serving"] or not self.serving,
+                                START_TIMEOUT_S)
         except BaseException:
             self.__exit__()
             raise
