@@ -33,7 +33,7 @@ from ..storage import KioskDatabase, StorageError
 from ..technician.calibrate import analyse, capture
 from ..technician.check_devices import device_checks
 from ..technician.check_link import probe_broker
-from ..technician.measure import CalibrationLimits, flicker, led_response, linear
+from ..technician.measure import CalibrationLimits, Finding, flicker, led_response, linear
 from ..technician.report import Check, DoctorReport, Status
 from ..technician.sim_cards import SimulatedCards
 from .version import firmware_expected, software_version
@@ -62,11 +62,9 @@ def run_selfcheck(settings: GatewaySettings, *, expect_version: str | None = Non
         devices = KioskDevices.from_config(settings.devices, lock_path=data_dir / "devices.lock")
         try:
             errors = devices.open_all()
-            for check in device_checks(devices, firmware_expected=firmware_expected(),
-                                       active=True):
-                # A reader firmware other than the release's is a warning in the doctor (the
-                # firmware is flashed by its own command): it does not fail a release.
-                checks.append(check)
+            # A reader firmware other than the release's is a warning there, not a fault: the
+            # firmware is flashed by its own command, and does not fail a release.
+            checks += device_checks(devices, firmware_expected=firmware_expected(), active=True)
             if not errors:
                 checks += card_reading(devices, settings)
         finally:
@@ -121,7 +119,7 @@ def card_reading(devices: KioskDevices, settings: GatewaySettings,
                   f"{f.figure} (limit {f.limit})", f.problem or "") for f in findings]
 
 
-def empty_tray(devices: KioskDevices, led: float, limits: CalibrationLimits) -> list:
+def empty_tray(devices: KioskDevices, led: float, limits: CalibrationLimits) -> list[Finding]:
     """Read the empty tray at the LED level and at half of it: light follows LED, steadily."""
     camera, reader = devices.camera, devices.reader
     try:

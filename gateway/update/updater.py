@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import logging
 import platform
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -49,6 +50,8 @@ from .service import ServiceControl, ServiceError
 from .trial import Trial, trial_path
 
 log = logging.getLogger(__name__)
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,11 @@ class Updater:
         update_id = update_id or f"sw-{uuid.uuid4().hex[:16]}"
         sha = expected_manifest_sha256.lower()
         version_hint = expected_version or "?"
+        if not SHA256_HEX.match(sha):  # it names a file under updates/downloads
+            reason = f"{expected_manifest_sha256!r} is not a SHA-256 (64 hex digits)"
+            self.journal.record(update_id, Kind.SOFTWARE, State.REFUSED, version=version_hint,
+                                from_version=self.running, reason=reason)
+            return UpdateOutcome(update_id, State.REFUSED, expected_version, reason)
         try:
             with self._lock():
                 return await self._apply(update_id, bundle_url, sha, expected_version,
@@ -191,11 +199,11 @@ class Updater:
         try:
             bundle = await asyncio.to_thread(verify_bundle, dest, self.trust,
                                              expected_manifest_sha256=sha)
+            version = bundle.manifest.version
             self.check_version(bundle.manifest, expected_version)
         except BundleRefused as exc:
             self.downloader.forget(dest)
             return self._end(update_id, State.REFUSED, version, exc.reason)
-        version = bundle.manifest.version
         self.journal.record(update_id, Kind.SOFTWARE, State.DOWNLOADED, version=version,
                             from_version=self.running,
                             reason=f"{result.size} bytes, signed by release key "

@@ -7,7 +7,7 @@ installed in its own virtual environment (layered over this test environment's d
 release — runs the new release's own self-check (simulated devices, the calibration card read
 through the whole analysis, the broker of a private Mosquitto):
 
-- 0.2.0 passes and is kept;
+- 0.2.0 passes and is kept (its download is cut off once, and resumed);
 - 0.3.0, whose calibration limits are broken, fails its card reading and the kiosk goes back
   to 0.2.0 by itself, with the reason in the journal;
 - 0.3.1, which cannot even start, goes back too.
@@ -69,7 +69,8 @@ def test_kept_when_healthy_rolled_back_by_itself_when_not(
     files = {f"/releases/{x.path.name}": x.path.read_bytes() for x in (b, c, d)}
     try:
         with range_server(files) as server:
-            # 0.1.0 (this checkout, in this process) installs 0.2.0.
+            # 0.1.0 (this checkout, in this process) installs 0.2.0; the link drops once.
+            server.cuts[f"/releases/{b.path.name}"] = [b.size // 3]
             updater = build_updater(kiosk.settings, kiosk.db, running_version="0.1.0")
             outcome = asyncio.run(updater.apply(server.url(f"/releases/{b.path.name}"),
                                                 b.manifest_sha256))
@@ -82,6 +83,11 @@ def test_kept_when_healthy_rolled_back_by_itself_when_not(
             assert guard.returncode == 0, guard.stdout + guard.stderr
             assert _states(kiosk, outcome.update_id) == [
                 State.DOWNLOADING, State.DOWNLOADED, State.STAGED, State.SWITCHED, State.HEALTHY]
+            downloaded = next(e for e in kiosk.journal.history(outcome.update_id)
+                              if e.state is State.DOWNLOADED)
+            assert downloaded.detail["attempts"] == 2
+            assert server.requests[1].range == f"bytes={b.size // 3}-"
+            assert server.requests[1].status == 206
             assert kiosk.systemd.started(KIOSK) == 1
             assert (kiosk.layout.current(), kiosk.layout.previous()) == ("0.2.0", "0.1.0")
             assert kiosk.systemd.run_unit(GUARD) is None, "no trial left: the unit is skipped"

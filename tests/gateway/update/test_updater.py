@@ -124,6 +124,14 @@ def test_a_release_for_another_python_is_refused(kiosk: Kiosk, server: RangeServ
     _refused(kiosk, server, bundle, "needs Python >=3.99")
 
 
+def test_a_manifest_hash_that_is_not_one_is_refused_before_downloading(
+        kiosk: Kiosk, server: RangeServer) -> None:
+    updater = build_updater(kiosk.settings, kiosk.db, running_version="0.1.0")
+    outcome = asyncio.run(updater.apply(server.url("/b.tar"), "../../../etc/passwd"))
+    assert outcome.state is State.REFUSED and "is not a SHA-256" in outcome.reason
+    assert server.requests == []
+
+
 def test_a_kiosk_not_installed_as_releases_refuses_before_downloading(
         tmp_path: Path, release_key: Ed25519PrivateKey, server: RangeServer) -> None:
     kiosk = make_kiosk(tmp_path, release_key, adopt=None)
