@@ -4,9 +4,8 @@
 
 It keeps each unit's ActiveState and NRestarts in DIR/state.json and appends every call to
 DIR/calls.jsonl; it starts nothing (the test runs what a started unit would run, see
-``units.py``). DIR/state.json may also hold ``"refuse": {unit: message}`` (systemctl fails
-for that unit) and ``"crash": {unit: n}`` (after a start the unit has restarted n times and is
-"activating": a service that crashes on start).
+``releases.FakeSystemd.run_unit``). DIR/state.json may also hold ``"refuse": {unit:
+message}``: systemctl fails for that unit.
 """
 
 from __future__ import annotations
@@ -32,9 +31,7 @@ def main(argv: list[str]) -> int:
     units = state.setdefault("units", {})
     current = units.setdefault(unit, {"ActiveState": "inactive", "NRestarts": 0})
     if verb in ("start", "restart"):
-        crash = state.get("crash", {}).get(unit, 0)
-        current["ActiveState"] = "activating" if crash else "active"
-        current["NRestarts"] += crash
+        current["ActiveState"] = "active"
     elif verb == "stop":
         current["ActiveState"] = "inactive"
     elif verb == "show":
