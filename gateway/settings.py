@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import SettingsConfigDict
 
 from device_drivers.config import DevicesConfig
+from protocol import SignatureError, load_public_key
 from protocol.config import (
     BrokerConnection,
     ConfigError,
@@ -196,6 +197,59 @@ class KitsSection(_Section):
     )
 
 
+class UpdateSection(_Section):
+    """Software and firmware updates (gateway.update; docs/operations.md, "Releases")."""
+
+    root: Path = Field(default=Path("/opt/nongan"),
+                       description="Where the releases live: releases/<version>/.venv, and "
+                       "the links current and previous.")
+    release_keys: list[str] = Field(
+        default_factory=list,
+        description="Release public keys (base64url) this kiosk accepts bundles from. Empty: "
+        "no bundle is accepted. Rotate by listing the new key beside the old one first.")
+    host_site_packages: Path | None = Field(
+        default=None,
+        description="A dependency environment that bundles without dependency wheels are "
+        "layered over (None: only bundles that carry their dependencies are installable).")
+    health_timeout_s: float = Field(
+        default=300.0, ge=1,
+        description="A new release must pass its self-check and run settle_s without a "
+        "restart within this time, or the kiosk goes back to the previous release.")
+    settle_s: float = Field(default=30.0, ge=0,
+                            description="How long the kiosk service must run without a "
+                            "restart on a new release.")
+    max_attempts: int = Field(default=2, ge=1, le=10,
+                              description="Guard runs (boots) a new release gets before it "
+                              "is rolled back without another check.")
+    quiet_s: float = Field(default=60.0, ge=0,
+                           description="The kiosk must be idle this long before switching.")
+    idle_timeout_s: float = Field(default=6 * 3600.0, gt=0,
+                                  description="Give up waiting for an idle kiosk after this.")
+    require_link: bool = Field(default=True,
+                               description="A new release must reach the broker to be kept.")
+    allow_http: bool = Field(default=False,
+                             description="Accept http:// bundle URLs (a loopback server in "
+                             "tests and the demo only; bundles are signed either way).")
+    ca_file: Path | None = Field(default=None,
+                                 description="CA for the bundle server's HTTPS (None: the "
+                                 "system's).")
+    max_bundle_mb: float = Field(default=512.0, gt=0)
+    systemctl: list[str] = Field(default_factory=lambda: ["systemctl"],
+                                 description="How to reach systemd (a fake in tests).")
+    kiosk_unit: str = "nongan-kiosk.service"
+    guard_unit: str = "nongan-update-guard.service"
+
+    @field_validator("release_keys")
+    @classmethod
+    def _keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            try:
+                load_public_key(key)
+            except SignatureError as exc:
+                raise ValueError(f"release key {key!r}: {exc}") from exc
+        return keys
+
+
 class CloudSection(_Section):
     public_base_url: str = Field(
         default="http://127.0.0.1:8080",
@@ -232,6 +286,7 @@ class GatewaySettings(EnvOverFileSettings):
     kits: KitsSection = KitsSection()
     session: SessionSection = SessionSection()
     storage: StorageSection = StorageSection()
+    update: UpdateSection = UpdateSection()
     devices: DevicesConfig | None = Field(
         default=None,
         description="Device backends (device_drivers.config). None: this gateway drives no "

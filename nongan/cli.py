@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "cloud_bridge.cli",
     "cloud_bridge.pki_cli",
     "device_drivers.firmware_cli",
+    "gateway.update.release_cli",
+    "gateway.update.cli",
     "protocol.places.cli",
 )
 

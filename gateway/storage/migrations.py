@@ -141,6 +141,26 @@ CREATE TABLE pin_attempts (
 )
 """
 
+# Every step of every software and firmware update (gateway.update.journal). Written by the
+# running kiosk and by the guard, which runs from the previous release: releases that follow
+# must keep this table's columns (migrations stay additive, so a rollback keeps working).
+UPDATE_JOURNAL = """
+CREATE TABLE update_journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    update_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('software', 'firmware')),
+    version TEXT NOT NULL,
+    from_version TEXT,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    reported_at TEXT
+);
+CREATE INDEX update_journal_by_update ON update_journal (update_id, id);
+CREATE INDEX update_journal_unreported ON update_journal (id) WHERE reported_at IS NULL
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_outbox", OUTBOX),
     ("0002_records", RECORDS),
@@ -150,4 +170,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0006_producers", PRODUCERS),
     ("0007_open_sessions", OPEN_SESSIONS),
     ("0008_pin_attempts", PIN_ATTEMPTS),
+    ("0009_update_journal", UPDATE_JOURNAL),
 ]

@@ -51,7 +51,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     doctor = subparsers.add_parser(
-        "doctor", help="check a kiosk: devices, calibration, kits, outbox, broker, clock, disk",
+        "doctor", help="check a kiosk: devices, software, calibration, kits, outbox, broker, "
+        "clock, disk",
         description="Check every part of a kiosk and print a table of ok / warning / fault "
         "with the fix in words. Exits 1 if any check found a fault.")
     add_config_arg(doctor)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from device_drivers.firmware_tools import FirmwareError, repository_version
 from protocol import AlarmSeverity, Command
 
 from ..alarms import ActiveAlarm, read_active_alarms
@@ -29,9 +28,11 @@ from ..kits import Catalogue, KitCatalogueError, load_catalogue
 from ..outbox import read_clock_floor, read_stats
 from ..settings import GatewaySettings
 from ..storage import KioskDatabase, StorageError
+from ..update.version import firmware_expected
 from .check_devices import device_checks
 from .check_host import DiskLimits, clock_check, disk_check, settings_checks
 from .check_link import OutboxLimits, outbox_checks, probe_broker
+from .check_software import software_checks
 from .check_station import NO_KIT_BOX, StockLimits, calibration_check, kit_checks
 from .report import Check, DoctorReport, Status
 
@@ -49,11 +50,8 @@ class DoctorLimits:
 
 
 def expected_firmware() -> str | None:
-    """The reader firmware version this software ships, if its firmware folder is here."""
-    try:
-        return repository_version()
-    except FirmwareError:
-        return None
+    """The reader firmware version this software ships (its release's, or the checkout's)."""
+    return firmware_expected()
 
 
 def alarm_checks(active: list[ActiveAlarm]) -> list[Check]:
@@ -72,8 +70,8 @@ def alarm_checks(active: list[ActiveAlarm]) -> list[Check]:
 def kiosk_checks(settings: GatewaySettings, db: KioskDatabase | None,
                  catalogue: Catalogue | None, *, now: datetime, kernel_synced: bool,
                  limits: DoctorLimits) -> list[Check]:
-    """The checks that need only the database and the catalogue (outbox, clock, disk,
-    calibration, kits, settings)."""
+    """The checks that need only the database and the catalogue (software, outbox, clock,
+    disk, calibration, kits, settings)."""
     checks: list[Check] = []
     data_dir = settings.device.data_dir
     interval = timedelta(days=settings.station.calibration_interval_days)
@@ -105,6 +103,7 @@ def kiosk_checks(settings: GatewaySettings, db: KioskDatabase | None,
         checks.append(Check("kits", "catalogue", Status.FAULT,
                             "the kit catalogue did not load (see the note below)",
                             "fix kits.catalogue in the settings, or reinstall nongan"))
+    checks += software_checks(settings, db)
     checks += settings_checks(settings)
     return checks
 
@@ -161,7 +160,8 @@ def run_doctor(settings: GatewaySettings, *, limits: DoctorLimits | None = None,
     return DoctorReport(settings.device.id, now, _ordered(checks), notes)
 
 
-AREAS = ("devices", "calibration", "kits", "outbox", "broker", "clock", "disk", "settings")
+AREAS = ("devices", "software", "calibration", "kits", "outbox", "broker", "clock", "disk",
+         "settings")
 
 
 def _ordered(checks: list[Check]) -> list[Check]:

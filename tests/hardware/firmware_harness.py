@@ -121,9 +121,16 @@ class MicroPythonBoard:
             never sees the line hang up between two host sessions.
     """
 
-    def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None) -> None:
+    def __init__(self, board: str = "rev_a", setup: dict[str, Any] | None = None, *,
+                 flash: Path | None = None, serving: bool = True) -> None:
+        """``flash``: boot with ``--flash`` from a copy of what this firmware folder holds
+        (main.py, app/, boards/): a board with a file system and a REPL that mpremote can
+        drive. ``serving``: wait until the firmware serves (False: until the board answers
+        its probe, for a board without firmware)."""
         self.board = board
         self.setup = setup or {}
+        self.flash = flash
+        self.serving = serving
         self.master, self.slave, self.path = _raw_pty()
         self._probe, self._probe_slave, self._probe_path = _raw_pty()
         self._flash = Path(tempfile.mkdtemp(prefix="upy-board-"))
@@ -136,14 +143,27 @@ class MicroPythonBoard:
 
     def __enter__(self) -> Self:
         (self._flash / "board.txt").write_text(self.board + "\n", encoding="utf-8")
-        self._stderr = (self._flash / "stderr.txt").open("wb")
+        flash_args: list[str] = []
+        if self.flash is not None:
+            if (self.flash / "main.py").exists():
+                shutil.copy2(self.flash / "main.py", self._flash / "main.py")
+            for folder in ("app", "boards"):
+                if (self.flash / folder).is_dir():
+                    shutil.copytree(self.flash / folder, self._flash / folder,
+                                    ignore=shutil.ignore_patterns("__pycache__"))
+            flash_args = ["--flash"]
+        # The board's stderr lives outside its file system (mpremote may list or wipe that).
+        fd, name = tempfile.mkstemp(prefix="upy-board-stderr-")
+        self._stderr_path = Path(name)
+        self._stderr = os.fdopen(fd, "wb")
         self._proc = subprocess.Popen(
             [micropython(), str(SIM_DIR / "board.py"), "--setup", json.dumps(self.setup),
-             "--probe", self._probe_path],
+             "--probe", self._probe_path, *flash_args],
             stdin=self.master, stdout=self.master, stderr=self._stderr, cwd=self._flash,
             env=upy_env())
         try:  # serving: its hello line is out, the main loop runs
-            self.wait_for_state(lambda state: state["serving"], START_TIMEOUT_S)
+            self.wait_for_state(lambda state: state["serving"] or not self.serving,
+                                START_TIMEOUT_S)
         except BaseException:
             self.__exit__()
             raise
@@ -160,13 +180,19 @@ class MicroPythonBoard:
                 self._proc.wait(timeout=10)
         if self._stderr is not None:
             self._stderr.close()
+            self._stderr_path.unlink(missing_ok=True)
         for fd in (self.master, self.slave, self._probe, self._probe_slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
         shutil.rmtree(self._flash, ignore_errors=True)
 
     def stderr(self) -> str:
-        return (self._flash / "stderr.txt").read_text(errors="replace")
+        return self._stderr_path.read_text(errors="replace")
+
+    @property
+    def files(self) -> Path:
+        """The board's file system (its current directory)."""
+        return self._flash
 
     # -- the serial line, raw ------------------------------------------------------------------
 

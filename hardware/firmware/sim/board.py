@@ -15,15 +15,26 @@
 #          that browns out whenever it heats would); {"tray_timeout_ms": 200} shortens the
 #          running firmware's jam timeout. Every line is answered with the state: outputs, duty
 #          cycles, watchdog, boots, ops handled, 0x03 bytes written.
+# --flash  a board with a file system and a REPL, as mpremote meets one: the firmware (main.py,
+#          app/, boards/) is booted from FLASH_DIR, not from the repository, so what mpremote
+#          copies there is what runs after a reset; a 0x03 byte from the host interrupts the
+#          firmware into the REPL (sim/repl.py: friendly, raw and raw-paste), as the USB
+#          serial port's interrupt character does on a board; a board without main.py, or
+#          whose main.py returns, sits in the REPL. The pins are the repository's board file
+#          (the hardware does not change when its firmware does).
 import json
 import select
 import sys
 
 SIM_DIR = sys.path[0] or "."
-FIRMWARE_DIR = SIM_DIR + "/.."
-sys.path.insert(1, FIRMWARE_DIR)
+REPO_FIRMWARE_DIR = SIM_DIR + "/.."
+FLASH = "--flash" in sys.argv
+# The firmware that boots: the flash's own (the current directory) or the repository's.
+FIRMWARE_DIR = "." if FLASH else REPO_FIRMWARE_DIR
+sys.path.insert(1, "" if FLASH else FIRMWARE_DIR)
 
 import machine  # sim/machine.py: sys.path[0] is this directory
+import repl  # sim/repl.py
 
 # What a real RP2040 prints around a reset: the host must ignore all of it.
 BOOT_NOISE = (
@@ -54,6 +65,7 @@ class Sim:
         self._probe = None
         self._busy = False
         self._line = bytearray()
+        self.interrupted = None  # bytes after a host's 0x03 that stopped the firmware
         if probe_path:
             self._probe = open(probe_path, "r+b")
             self._poll = select.poll()
@@ -65,6 +77,7 @@ class Sim:
     def instrument(self, reader_cls, port_cls):
         sim = self
         init, handle, write = reader_cls.__init__, reader_cls.handle, port_cls.write
+        read = port_cls.read
 
         def reader_init(reader, *args):
             init(reader, *args)
@@ -83,9 +96,20 @@ class Sim:
             sim.written += len(data)
             write(port, data)
 
+        def port_read(port, timeout_ms):
+            data = read(port, timeout_ms)
+            if b"\x03" in data:
+                # The USB port's interrupt character: the firmware stops, the REPL takes
+                # the line (with what came after the 0x03).
+                sim.interrupted = data[data.index(b"\x03") + 1:]
+                raise KeyboardInterrupt
+            return data
+
         reader_cls.__init__ = reader_init
         reader_cls.handle = reader_handle
         port_cls.write = port_write
+        if FLASH:
+            port_cls.read = port_read
 
     # -- the probe -----------------------------------------------------------------------------
 
@@ -133,6 +157,32 @@ class Sim:
             self._busy = False
 
 
+class _PinTable:
+    """A board file's constants, loaded without importing the firmware (see physical_board)."""
+
+
+def physical_board():
+    """The board revision's pin table. With --flash it comes from the repository, read as a
+    file: the firmware on the flash may be broken, or absent, and the hardware stays."""
+    if not FLASH:
+        import app
+
+        return app.load_board(app.board_name())
+    name = "rev_a"
+    try:
+        with open("board.txt") as handle:
+            name = handle.read().strip() or name
+    except OSError:
+        pass
+    namespace = {}
+    with open(REPO_FIRMWARE_DIR + "/boards/" + name + ".py") as handle:
+        exec(handle.read(), namespace)
+    table = _PinTable()
+    for key, value in namespace.items():
+        setattr(table, key, value)
+    return table
+
+
 def forget_firmware():
     """A reset clears RAM: the next boot imports the firmware afresh."""
     for name in list(sys.modules):
@@ -141,22 +191,85 @@ def forget_firmware():
 
 
 def run(sim):
-    source = open(FIRMWARE_DIR + "/main.py").read()
     out = sys.stdout.buffer
+    if FLASH:
+        sim.stdin_poll = select.poll()
+        sim.stdin_poll.register(sys.stdin, select.POLLIN)
     while True:
         forget_firmware()
-        import app.controller
-        import app.usb
+        source = _main_source()
+        if source is None:  # a board without firmware sits in the REPL
+            _serve_repl(sim, out, b"")
+            continue
+        try:
+            import app.controller
+            import app.usb
 
-        sim.instrument(app.controller.Reader, app.usb.UsbPort)
+            sim.instrument(app.controller.Reader, app.usb.UsbPort)
+        except Exception:
+            if not FLASH:
+                raise
+            forget_firmware()  # a broken firmware on the flash: main.py shows it below
         sim.reader = None
         sim.boots += 1
         try:
             exec(source, {"__name__": "__main__"})
         except machine.BoardReset:
             out.write(BOOT_NOISE)
+            if FLASH:
+                _interrupt_between_boots(sim, out)
             continue
-        return  # main.py returned: a board would sit in the REPL
+        except KeyboardInterrupt:
+            if not FLASH:
+                raise
+            out.write(b"Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n")
+            pending, sim.interrupted = sim.interrupted or b"", None
+            _serve_repl(sim, out, pending)
+            continue
+        if not FLASH:
+            return  # main.py returned: a board would sit in the REPL
+        _serve_repl(sim, out, b"")
+
+
+def _main_source():
+    try:
+        with open(FIRMWARE_DIR + "/main.py") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _read_byte(sim):
+    """The next byte from the host for the REPL; the probe is served while waiting."""
+    while True:
+        if sim.stdin_poll.poll(50):
+            b = sys.stdin.buffer.read(1)
+            if b:
+                return b[0]
+            sim.stdin_poll.unregister(sys.stdin)  # end of input: only the probe is left
+        if sim._probe is not None:
+            sim.service()
+
+
+def _serve_repl(sim, out, pending):
+    """The REPL until a soft reboot (return) or a reset (BoardReset: boot again)."""
+    try:
+        repl.repl(lambda: _read_byte(sim), out, pending)
+    except machine.BoardReset:
+        out.write(BOOT_NOISE)
+
+
+def _interrupt_between_boots(sim, out):
+    """A 0x03 that arrived while the firmware was down (a crash loop's pause, a reset): a
+    board's REPL would have taken it, so the next boot is the REPL's."""
+    data = bytearray()
+    while sim.stdin_poll.poll(0):
+        b = sys.stdin.buffer.read(1)
+        if not b:
+            break
+        data.extend(b)
+    if b"\x03" in data:
+        _serve_repl(sim, out, bytes(data[data.index(b"\x03") + 1:]))
 
 
 def main(argv):
@@ -169,11 +282,11 @@ def main(argv):
             setup = json.loads(args.pop(0))
         elif flag == "--probe":
             probe = args.pop(0)
+        elif flag == "--flash":
+            pass  # read at import (FLASH)
         else:
-            raise SystemExit("usage: board.py [--setup JSON] [--probe TTY]")
-    import app
-
-    model = machine.BoardModel(app.load_board(app.board_name()))
+            raise SystemExit("usage: board.py [--setup JSON] [--probe TTY] [--flash]")
+    model = machine.BoardModel(physical_board())
     model.setup(setup)
     machine.use_board(model)
     run(Sim(model, probe))
