@@ -97,7 +97,7 @@ def test_acknowledged_on_the_dashboard_with_who_and_when_and_no_escalation(
     page = client.get(f"/dashboard/alerts/positive/{rid}").text
     assert "尚未确认" in page and 'name="confirm"' in page and "已发送" in page
     assert "sup-1" in page and "county.op" in page  # the levels and who they reach
-    csrf = csrf_token_for(keys.supervisor)
+    csrf = csrf_token_for(client)
     unconfirmed = client.post(f"/dashboard/alerts/positive/{rid}/ack", data={"csrf": csrf})
     assert unconfirmed.status_code == 422
     forged = client.post(f"/dashboard/alerts/positive/{rid}/ack",
@@ -170,7 +170,7 @@ def test_the_delivery_log_shows_failures_in_chinese_and_can_send_again(
     assert "通知投递记录" in page
     assert 'data-status="given_up"' in page and "已放弃" in page and "550" in page
     assert "电子邮件" in page and "重新发送" in page
-    csrf = csrf_token_for(keys.operator)
+    csrf = csrf_token_for(client)
     resent = client.post(f"/dashboard/notifications/{row['id']}/retry", data={"csrf": csrf},
                          follow_redirects=False)
     assert resent.status_code == 303
