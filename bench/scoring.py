@@ -57,8 +57,7 @@ from device_drivers.strip_sim import (  # noqa: E402
     render_scene,
 )
 from gateway.kits import Kit, load_catalogue, sim_geometry  # noqa: E402
-from gateway.scoring import make_flat_field, score, score_windows  # noqa: E402
-from gateway.scoring._locate import locate  # noqa: E402
+from gateway.scoring import locate, make_flat_field, score, score_windows  # noqa: E402
 
 
 def kiosk_scene(seed: int, kit: Kit, **kw) -> SceneSpec:  # type: ignore[no-untyped-def]

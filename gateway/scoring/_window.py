@@ -19,7 +19,7 @@ from gateway.kits.models import CassetteLayout, WindowLayout
 from ._frames import SRGB_TO_LINEAR
 from ._linefit import GOLD_RED_TO_GREEN
 from ._pose import Pose
-from ._profile import RED_WEIGHTS, ProfileReading, read_profile
+from ._profile import ProfileReading, read_profile
 from .reasons import Reason
 
 PLASTIC_BAND_MM = (1.2, 2.8)  # plastic sampled this far beside the window's long edges
@@ -52,9 +52,11 @@ class WindowMeasure:
 
 def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index: int,
                    flat: np.ndarray | None, min_c_absorbance: float,
-                   blur_px: float, *, texture_correction: bool = False) -> WindowMeasure:
+                   blur_px: float, *, red_weights: tuple[float, ...] = (0.0,)
+                   ) -> WindowMeasure:
     """Rectify window ``index`` of ``frame``, run its quality gates and read its profile
-    (with the red channel's help against membrane texture if ``texture_correction``)."""
+    (``red_weights``: the candidate k of the texture correction green / red ** k; (0,) reads
+    green alone)."""
     win = layout.windows[index]
     s = pose.scale
     (cu, cv), (wl, ww) = win.centre_mm, win.size_mm
@@ -116,7 +118,7 @@ def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index:
     result.profile = read_profile(means[:, 1], means[:, 2], x_mm[prof_cols], px_per_mm=s,
                                   t_mm=win.t_mm, c_mm=win.c_mm, line_width_mm=lw,
                                   min_c_absorbance=min_c_absorbance, blur_px=blur_px,
-                                  red_weights=RED_WEIGHTS if texture_correction else (0.0,))
+                                  red_weights=red_weights)
     result.metrics["profile_noise"] = result.profile.noise
     result.metrics["texture_red_weight"] = result.profile.red_weight
     if result.profile.noise > MAX_PROFILE_NOISE:

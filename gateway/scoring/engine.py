@@ -23,7 +23,7 @@ from protocol.messages import Call, LineFigures
 from ._decide import decide
 from ._frames import frame_sha256, prepare_flat_field, validate_frames
 from ._locate import Located, locate
-from ._profile import LineMeasure
+from ._profile import RED_WEIGHTS, LineMeasure
 from ._window import WindowMeasure, measure_window
 from .errors import KitLayoutError
 from .reasons import Reason, message
@@ -32,6 +32,7 @@ from .result import ScoreResult
 DEFAULT_SIZE = (1280, 960)
 DEFAULT_PX_PER_MM = 12.0
 MAX_SPREAD = 0.1  # T/C spread over a burst beyond which the reading is not trusted
+TEXTURE_RED_WEIGHTS = RED_WEIGHTS  # candidate k of green / red ** k on lossless frames
 
 
 def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
@@ -92,6 +93,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
             raise KitLayoutError(f"kit {kit.id} has {kit.windows} window(s); there is no "
                                  f"window {i}")
     hashes = [frame_sha256(f) for f in checked]
+    red_weights = TEXTURE_RED_WEIGHTS if lossless else (0.0,)
     per_frame: list[tuple[Located, dict[int, WindowMeasure]]] = []
     for f in checked:
         located = locate(f, kit.cassette, px_per_mm)
@@ -102,7 +104,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
                 measures[i] = measure_window(f, located.pose, kit.cassette, i, flat,
                                              rule.min_c_absorbance,
                                              located.metrics.get("blur_px", float("nan")),
-                                             texture_correction=lossless)
+                                             red_weights=red_weights)
         per_frame.append((located, measures))
 
     annotated = None
