@@ -80,7 +80,7 @@ class OpenCVCamera(Camera):
             cv2.CAP_PROP_FRAME_HEIGHT: cfg.height,
             cv2.CAP_PROP_BUFFERSIZE: 1,  # the newest frame, not one from before the LED changed
             cv2.CAP_PROP_AUTO_EXPOSURE: V4L2_EXPOSURE_MANUAL,
-            cv2.CAP_PROP_EXPOSURE: cfg.exposure_us / V4L2_EXPOSURE_UNIT_US,
+            cv2.CAP_PROP_EXPOSURE: self.exposure_us / V4L2_EXPOSURE_UNIT_US,
             cv2.CAP_PROP_GAIN: cfg.gain,
             cv2.CAP_PROP_AUTO_WB: 0,
             cv2.CAP_PROP_WB_TEMPERATURE: cfg.white_balance_k,
@@ -113,13 +113,24 @@ class OpenCVCamera(Camera):
             refused.append("auto exposure stays on")
         if int(got["auto_wb"]) != 0:
             refused.append("auto white balance stays on")
-        if abs(got["exposure_us"] - cfg.exposure_us) > V4L2_EXPOSURE_UNIT_US:
-            refused.append(f"exposure is {got['exposure_us']:.0f} µs, not {cfg.exposure_us}")
+        if abs(got["exposure_us"] - self.exposure_us) > V4L2_EXPOSURE_UNIT_US:
+            refused.append(f"exposure is {got['exposure_us']:.0f} µs, not {self.exposure_us}")
         if refused:
             raise CameraSettingsError(
                 f"camera {cfg.device} will not hold fixed settings: {'; '.join(refused)}",
                 fix="use a UVC camera with manual exposure and white balance (check with "
                     "v4l2-ctl --list-ctrls); readings from auto settings are not comparable")
+
+    def _apply_exposure(self) -> None:
+        cap = self._cap
+        cap.set(cv2.CAP_PROP_EXPOSURE, self.exposure_us / V4L2_EXPOSURE_UNIT_US)
+        got = cap.get(cv2.CAP_PROP_EXPOSURE) * V4L2_EXPOSURE_UNIT_US
+        self.applied["exposure_us"] = got
+        if self.config.strict_controls and abs(got - self.exposure_us) > V4L2_EXPOSURE_UNIT_US:
+            raise CameraSettingsError(
+                f"camera {self.config.device} will not change its exposure to "
+                f"{self.exposure_us} µs (it reports {got:.0f} µs)",
+                fix="use a UVC camera with manual exposure (v4l2-ctl --list-ctrls)")
 
     @property
     def lossless(self) -> bool:

@@ -104,7 +104,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
                 measures[i] = measure_window(f, located.pose, kit.cassette, i, flat,
                                              rule.min_c_absorbance,
                                              located.metrics.get("blur_px", float("nan")),
-                                             red_weights=red_weights)
+                                             red_weights=red_weights, lossless=lossless)
         per_frame.append((located, measures))
 
     annotated = None

@@ -72,6 +72,6 @@ def test_the_checker_sees_every_spelling() -> None:
 
 def test_what_outsiders_use_is_public() -> None:
     for name in ("SRGB_TO_LINEAR", "Located", "Pose", "decide", "locate", "score",
-                 "score_windows", "make_flat_field", "load_frame"):
+                 "score_windows", "make_flat_field", "load_frame", "exposure_advice"):
         assert name in scoring.__all__, name
         assert getattr(scoring, name) is not None
