@@ -14,6 +14,7 @@ from .random_scenes import (
     NuisanceRanges,
     VeilRanges,
     add_veil,
+    membrane_light,
     random_scene,
 )
 from .render import render_scene
@@ -52,6 +53,7 @@ __all__ = [
     "cassette_quad",
     "cassette_to_frame",
     "line_centres_px",
+    "membrane_light",
     "multi_strip_card",
     "random_scene",
     "render_scene",

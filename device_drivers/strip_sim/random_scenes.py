@@ -225,6 +225,14 @@ def random_scene(
     return spec
 
 
+def membrane_light(spec: SceneSpec, x_px: float, y_px: float) -> float:
+    """The membrane's own light (green, linear, at exposure 1, as glare peaks are given) at a
+    frame point: a glare spot's ``peak`` over this is its strength."""
+    look = spec.look
+    return look.plastic_reflectance * look.membrane_reflectance * look.membrane_tint_bgr[1] \
+        * WHITE_LEVEL * illumination_at(spec.light, spec.camera, x_px, y_px)
+
+
 def add_veil(spec: SceneSpec, seed: int, ranges: VeilRanges | None = None, *,
              window: int | None = None, strength: float | None = None,
              on: str | None = None) -> SceneSpec:
@@ -255,12 +263,8 @@ def add_veil(spec: SceneSpec, seed: int, ranges: VeilRanges | None = None, *,
     x, y = map_points(cassette_to_frame(spec), np.array([[cu - wl / 2 + x_mm, v_mm]]))[0]
     fwhm = float(rng.uniform(*r.size_mm))
     level = strength if strength is not None else float(rng.uniform(*r.strength))
-    # The membrane's own light there at exposure 1 (glare peaks are given at exposure 1).
-    look = spec.look
-    membrane = look.plastic_reflectance * look.membrane_reflectance \
-        * look.membrane_tint_bgr[1] * WHITE_LEVEL * illumination_at(spec.light, spec.camera, x, y)
     spot = GlareSpot(float(x), float(y), fwhm / 2.3548 * spec.camera.px_per_mm,
-                     level * membrane, aspect=float(rng.uniform(*r.aspect)),
+                     level * membrane_light(spec, x, y), aspect=float(rng.uniform(*r.aspect)),
                      angle_deg=float(rng.uniform(0.0, 180.0)), order=float(rng.uniform(*r.order)),
                      tint_bgr=(1 + float(rng.uniform(-r.tint, r.tint)), 1.0,
                                1 + float(rng.uniform(-r.tint, r.tint))))
