@@ -50,7 +50,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from field_images import field_checks  # noqa: E402
 from naive_reader import naive_score  # noqa: E402
-from scoring_report import CARD3, CARD4, KIOSK_BURST, SINGLE, Reading, report  # noqa: E402
+from scoring_report import (  # noqa: E402
+    CARD3,
+    CARD4,
+    KIOSK_BURST,
+    SINGLE,
+    Reading,
+    conditions,
+    report,
+)
 
 from device_drivers.strip_sim import (  # noqa: E402
     EXPOSURE_HEADROOM,
@@ -427,6 +435,8 @@ def main() -> int:
     parser.add_argument("--field-images", type=Path,
                         default=ROOT.parent / "shared" / "field-images",
                         help="real strip photographs (default ../shared/field-images)")
+    parser.add_argument("--only", choices=("veil", "exposure"), action="append",
+                        help="while developing: only this set (repeatable), its figures only")
     parser.add_argument("--memory-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--reader", default="ours", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -450,6 +460,13 @@ def main() -> int:
               file=sys.stderr, flush=True)
         return out
 
+    if args.only:
+        sets = {"veil": ("veil glare scenes", bench.veils),
+                "exposure": ("exposure 0.5-1.6x scenes", bench.exposures)}
+        for name in args.only:
+            phase(*sets[name])
+        conditions(bench.readings, float("nan"))
+        return 0
     phase("random good scenes", bench.random_good)
     phase("random JPEG-mix scenes", bench.random_jpeg)
     phase("veil glare scenes", bench.veils)

@@ -190,8 +190,6 @@ def find_veil(rect: np.ndarray, x_mm: np.ndarray, v_mm: np.ndarray, *, length_mm
             ratio = peak / (texture[name] + 1e-6)
             score = max(score, z / Z_CERTAIN,
                         min(z / Z_LIKELY, ratio / TEXTURE_FACTOR[(name, scale)]))
-            figures[f"_z_{name}_{scale}"] = z
-            figures[f"_r_{name}_{scale}"] = ratio
             if name == "neutral":
                 level = max(level, peak)
     shoulder_z, shoulders = _shoulders(neutral, off, xs, vs, centres, half, width_mm,

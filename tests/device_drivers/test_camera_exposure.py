@@ -106,3 +106,13 @@ def test_simulated_plain_scene_is_reexposed_in_linear_light() -> None:
     assert 130 <= int(darker[0, 0, 0]) <= 140  # 0.25 linear is about 137 in sRGB
     assert np.array_equal(reexpose(frame, 1.0), frame)
     assert int(reexpose(frame, 3.0)[0, 0, 0]) == 255  # what clips, clips
+
+
+def test_opencv_camera_sending_jpeg_is_a_fault_so_the_kiosk_refuses_to_test() -> None:
+    # Veil glare cannot be told from a clean strip on JPEG colours (docs/scoring.md).
+    with _opencv([ScriptedCapture()], pixel_format="MJPG") as cam:
+        health = cam.health()
+    assert health.state == "fault" and not health.ok
+    assert "compressed" in health.detail and 'pixel_format = "YUYV"' in health.fix
+    with _opencv([ScriptedCapture()]) as cam:
+        assert cam.health().ok and "uncompressed" in cam.health().detail

@@ -112,3 +112,19 @@ def test_a_camera_that_cannot_change_exposure_refuses_for_the_exposure_not_glare
     codes = result.scores[0].reason_codes
     assert "overexposed" in codes and "glare" not in codes
     assert camera.exposure_scale == 1.0
+
+
+def test_a_camera_sending_jpeg_frames_stops_the_kiosk_testing(kiosk) -> None:
+    # On JPEG colours veil glare over a line cannot be told from a clean strip (measured in
+    # bench/scoring.py), so the kiosk refuses to test rather than certify such a reading.
+    from device_drivers import CameraConfig
+    from device_drivers.camera import OpenCVCamera
+    from tests.device_drivers.test_camera import ScriptedCapture
+
+    kit = prepared(kiosk)
+    config = CameraConfig(backend="opencv", device=0, width=1280, height=960,
+                          pixel_format="MJPG", warmup_frames=0)
+    kiosk.station.camera = OpenCVCamera(config, capture_factory=lambda d, a: ScriptedCapture())
+    refusals = kiosk.station.readiness(kit.id)
+    assert [r.code for r in refusals] == ["device_fault"]
+    assert "compressed" in refusals[0].detail and "YUYV" in refusals[0].detail

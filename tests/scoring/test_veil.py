@@ -104,3 +104,17 @@ def test_the_veil_figures_are_reported(kit: Kit) -> None:
     jpeg = random_scene(3, cassette=sim_geometry(kit), ranges=NuisanceRanges(lossless_share=0),
                         lines=(LineTruth.from_ratio(0.6, 1.2),))
     assert score([render_scene(jpeg)], kit).quality["veil_score"] < 1.0
+
+
+def test_a_suspected_veil_near_a_cut_off_gives_no_confident_call(kit: Kit) -> None:
+    # A veil too weak to prove (+5 %, on C) still moves T/C: near a cut-off the call would
+    # rest on an error nobody can bound, so the window is refused with the glare reason.
+    spec = kiosk_scene(kit, 149, 1.03, c_od=0.75)
+    veiled = score([render_scene(add_veil(spec, 49, ROUND, strength=0.05, on="C"))], kit,
+                   lossless=True)
+    assert veiled.call is Call.INVALID and veiled.reason_codes == ["glare"]
+    assert veiled.quality["veil_score"] < 1.0  # not proven: the margin decided
+    assert veiled.t_c_ratio is not None
+    assert veiled.t_c_ratio - veiled.quality["veil_margin"] < kit.decision.cutoff_high
+    clean = score([render_scene(spec)], kit, lossless=True)
+    assert clean.call is Call.NEGATIVE and clean.quality["veil_margin"] == 0.0
