@@ -420,7 +420,12 @@ def _exposure_set(items: list[Reading], main_mae: float) -> dict[str, object]:
         b = [r for r in items if r.exposure is not None and lo <= r.exposure < hi]
         errs = [abs(r.ratio - r.truth) for r in b if r.call is not Call.INVALID
                 and r.ratio is not None and r.truth is not None]
+        kiosk_errs = [abs(r.recaptured_ratio - r.truth) for r in b
+                      if r.recaptured_call not in (None, Call.INVALID)
+                      and r.recaptured_ratio is not None and r.truth is not None]
         parts.append(f"{lo}-{min(hi, 1.6)}x: read once {len(errs)}/{len(b)}"
-                     f" (MAE {np.mean(errs) if errs else float('nan'):.4f})")
-    print("  by exposure: " + "; ".join(parts))
+                     f" (MAE {np.mean(errs) if errs else float('nan'):.4f}), by the kiosk "
+                     f"{len(kiosk_errs)} (MAE "
+                     f"{np.mean(kiosk_errs) if kiosk_errs else float('nan'):.4f})")
+    print("  by exposure:\n    " + "\n    ".join(parts))
     return {"once": once, "kiosk": kiosk, "retaken": retaken}

@@ -6,11 +6,15 @@ nothing clips and the light is well above the sensor's noise. A burst whose memb
 head-room left in its brightest colour (or whose plastic is clipped) would be refused as
 ``overexposed``; one whose white plastic is too dark, as ``underexposed``. Rather than refuse
 at once, the kiosk takes the burst again at the exposure :func:`exposure_advice` gives, which
-puts the brightest membrane colour near the middle of the range (``TARGET_LEVEL``).
+puts the brightest membrane colour near the middle of the range (``TARGET_LEVEL``). A burst
+that is readable but dim (the brightest membrane colour under ``DIM_LEVEL``: an aged LED, a
+short exposure) is taken again brighter too: shot noise falls with the square root of the
+light, and the head-room is there to use.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,6 +29,7 @@ from .reasons import Reason
 
 TARGET_LEVEL = 0.6  # the brightest membrane colour aimed at (linear; head-room is 0.86)
 TARGET_WHITE = 0.55  # the white plastic aimed at when the frame is too dark
+DIM_LEVEL = 0.35  # a readable membrane whose brightest colour is below this is taken again
 DARKER = (0.3, 0.75)  # range of the scale advised against over-exposure
 BRIGHTER = (1.3, 2.5)  # ... and against under-exposure
 BLACK_LEVEL = 0.02  # below this there is no light to scale (the LED is off)
@@ -54,6 +59,8 @@ def exposure_advice(frames: Sequence[np.ndarray], kit: Kit, *,
         reason, level = verdict
         if reason is Reason.OVEREXPOSED:
             over.append(float(np.clip(TARGET_LEVEL / max(level, 1e-6), *DARKER)))
+        elif reason is None:  # readable, but dim
+            under.append(float(np.clip(TARGET_LEVEL / max(level, 1e-6), *BRIGHTER)))
         elif level >= BLACK_LEVEL:
             under.append(float(np.clip(TARGET_WHITE / level, *BRIGHTER)))
     need = max(1, -(-len(checked) // 2))
@@ -65,8 +72,10 @@ def exposure_advice(frames: Sequence[np.ndarray], kit: Kit, *,
 
 
 def _frame_exposure(frame: np.ndarray, kit: Kit, indices: list[int], px_per_mm: float
-                    ) -> tuple[Reason, float] | None:
-    """(OVEREXPOSED or UNDEREXPOSED, the level that decided it) for one frame, or None."""
+                    ) -> tuple[Reason | None, float] | None:
+    """(OVEREXPOSED or UNDEREXPOSED, the level that decided it) for one frame; (None, the
+    brightest membrane colour) when it is readable but dim; None when it is fine (or nothing
+    light could mend is wrong)."""
     located = locate(frame, kit.cassette, px_per_mm)
     level = located.metrics.get("cassette_level", 0.0)
     if Reason.OVEREXPOSED in located.problems:
@@ -75,6 +84,7 @@ def _frame_exposure(frame: np.ndarray, kit: Kit, indices: list[int], px_per_mm: 
         return Reason.UNDEREXPOSED, level
     if not located.readable or located.pose is None:
         return None
+    dimmest = math.inf
     for i in indices:
         m = measure_window(frame, located.pose, kit.cassette, i, None,
                            kit.decision_for(i).min_c_absorbance,
@@ -85,4 +95,7 @@ def _frame_exposure(frame: np.ndarray, kit: Kit, indices: list[int], px_per_mm: 
                 else max(peak, 1.0)
         if Reason.UNDEREXPOSED in m.problems:
             return Reason.UNDEREXPOSED, m.metrics.get("white_level", 0.0)
+        dimmest = min(dimmest, m.metrics.get("membrane_peak_level", math.inf))
+    if dimmest < DIM_LEVEL:
+        return None, dimmest
     return None
