@@ -435,7 +435,7 @@ def main() -> int:
     parser.add_argument("--field-images", type=Path,
                         default=ROOT.parent / "shared" / "field-images",
                         help="real strip photographs (default ../shared/field-images)")
-    parser.add_argument("--only", choices=("veil", "exposure"), action="append",
+    parser.add_argument("--only", choices=("veil", "exposure", "timing"), action="append",
                         help="while developing: only this set (repeatable), its figures only")
     parser.add_argument("--memory-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--reader", default="ours", help=argparse.SUPPRESS)
@@ -464,7 +464,13 @@ def main() -> int:
         sets = {"veil": ("veil glare scenes", bench.veils),
                 "exposure": ("exposure 0.5-1.6x scenes", bench.exposures)}
         for name in args.only:
-            phase(*sets[name])
+            if name == "timing":
+                t = phase("timing", bench.timing)
+                print(f"ms per frame: ours {t['ms_mean']:.1f} mean, {t['ms_p95']:.1f} p95, "
+                      f"{t['ms_max']:.1f} max; naive {t['naive_ms_mean']:.1f} "
+                      f"({t['frames']} frames)")
+            else:
+                phase(*sets[name])
         conditions(bench.readings, float("nan"))
         return 0
     phase("random good scenes", bench.random_good)
