@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gateway.scoring._frames import SRGB_TO_LINEAR
+from gateway.scoring import SRGB_TO_LINEAR
 
 
 def field_checks(folder: Path) -> dict[str, object]:

@@ -17,9 +17,7 @@ import cv2
 import numpy as np
 
 from gateway.kits.models import Kit
-from gateway.scoring._decide import decide
-from gateway.scoring._locate import locate
-from gateway.scoring._pose import Pose
+from gateway.scoring import Pose, decide, locate
 from protocol.messages import Call
 
 MIN_C_DIP = 8.0  # grey levels

@@ -5,17 +5,21 @@ in the same run, plus sanity checks on real strip photographs when they are avai
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/scoring.py            # the full run (~2,800 scenes)
+    .venv/bin/python bench/scoring.py            # the full run (~5,600 scenes)
     .venv/bin/python bench/scoring.py --scale 0.2   # a quick smaller run while developing
 
 Everything runs on one core (OpenCV and BLAS threads pinned to 1). The scenes come from
 ``device_drivers.strip_sim`` with every nuisance factor drawn at random; they are the frames the
 kiosk's own camera delivers (``KIOSK_CAPTURE``: lossless, demosaiced from a colour filter
 array), read as the kiosk reads them (``lossless=True``), each random good scene both from one
-frame and from a burst of five (the kiosk's default). A further set reads frames from the
-default ranges, 80 % of them JPEG (photographs from elsewhere, MJPEG webcams). The bad-quality
-share has every gate (Defect) in equal numbers. Real photographs are read from
-``../shared/field-images`` relative to the repository root and skipped cleanly if absent.
+frame and from a burst of five (the kiosk's default). Sets of their own: veil glare over one
+window (``VeilRanges``: +3 % to +50 % of the membrane's light, 1-3 mm, anywhere along it and on
+either line), the same on JPEG frames, and exposure from 0.5 to 1.6 times nominal
+(``EXPOSURE_HEADROOM``) read once and then as the kiosk reads it, taking the burst again at
+the exposure the scorer advises. A further set reads frames from the default ranges, 80 % of
+them JPEG (photographs from elsewhere, MJPEG webcams). The bad-quality share has every gate
+(Defect) in equal numbers. Real photographs are read from ``../shared/field-images`` relative
+to the repository root and skipped cleanly if absent.
 """
 
 from __future__ import annotations
@@ -46,19 +50,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from field_images import field_checks  # noqa: E402
 from naive_reader import naive_score  # noqa: E402
-from scoring_report import CARD3, CARD4, KIOSK_BURST, SINGLE, Reading, report  # noqa: E402
+from scoring_report import (  # noqa: E402
+    CARD3,
+    CARD4,
+    KIOSK_BURST,
+    SINGLE,
+    Reading,
+    conditions,
+    report,
+)
 
 from device_drivers.strip_sim import (  # noqa: E402
+    EXPOSURE_HEADROOM,
     KIOSK_CAPTURE,
     Defect,
     LineTruth,
+    NuisanceRanges,
     SceneSpec,
+    add_veil,
+    membrane_light,
     random_scene,
     render_scene,
 )
 from gateway.kits import Kit, load_catalogue, sim_geometry  # noqa: E402
-from gateway.scoring import make_flat_field, score, score_windows  # noqa: E402
-from gateway.scoring._locate import locate  # noqa: E402
+from gateway.scoring import (  # noqa: E402
+    exposure_advice,
+    locate,
+    make_flat_field,
+    score,
+    score_windows,
+)
+
+RECAPTURES = 2  # as the kiosk's station: bursts taken again at the advised exposure
 
 
 def kiosk_scene(seed: int, kit: Kit, **kw) -> SceneSpec:  # type: ignore[no-untyped-def]
@@ -99,22 +122,48 @@ class Bench:
         return frame
 
     def run_scene(self, group: str, kit: Kit, spec: SceneSpec,
-                  expected_reason: str | None = None, burst: int = 1) -> None:
-        """Read the scene from its first frame, and also from a burst of ``burst`` frames."""
+                  expected_reason: str | None = None, burst: int = 1,
+                  veiled: int | None = None, recapture: bool = False) -> None:
+        """Read the scene from its first frame, and also from a burst of ``burst`` frames;
+        ``veiled``: the window under a veil; ``recapture``: also read it as the kiosk does,
+        taking the frame again at the exposure the scorer advises."""
         self.scenes += 1
         frames = [self.render(spec, frame_index=k) for k in range(burst)]
         results = score_windows(frames[:1], kit, lossless=lossless(spec))
         bursts = score_windows(frames, kit, lossless=lossless(spec)) if burst > 1 else None
+        again = self.recaptured(kit, spec, frames[:1]) if recapture else None
         pose = locate(frames[0], kit.cassette, 12.0).pose  # shared by the naive reads
         for i, r in enumerate(results):
             truth = spec.lines[i].t_c if spec.lines else None
             naive = naive_score(frames[:1], kit, i, pose=pose)
             rule = kit.decision_for(i)
             b = bursts[i] if bursts is not None else None
+            k = again[0][i] if again is not None else None
             self.readings.append(Reading(
                 group, truth, rule.cutoff_low, rule.cutoff_high, r.call, r.t_c_ratio,
                 r.reason_codes, naive.call, naive.ratio, expected_reason,
-                burst_call=b.call if b else None, burst_ratio=b.t_c_ratio if b else None))
+                burst_call=b.call if b else None, burst_ratio=b.t_c_ratio if b else None,
+                veiled=veiled == i if veiled is not None else None,
+                strength=self.strength if veiled == i else None,
+                exposure=spec.light.exposure if recapture else None,
+                recaptured_call=k.call if k else None,
+                recaptured_ratio=k.t_c_ratio if k else None,
+                recaptured_codes=k.reason_codes if k else None,
+                recaptured_exposure=again[1] if again is not None else None))
+
+    def recaptured(self, kit: Kit, spec: SceneSpec, frames: list[np.ndarray]
+                   ) -> tuple[list, float]:  # type: ignore[type-arg]
+        """The readings the kiosk ends with: the frames taken again (up to RECAPTURES times)
+        at the exposure the scorer advises, and the exposure they were taken at."""
+        scale = 1.0
+        for _ in range(RECAPTURES):
+            advice = exposure_advice(frames, kit)
+            if advice is None:
+                break
+            scale *= advice
+            light = replace(spec.light, exposure=spec.light.exposure * scale)
+            frames = [self.render(replace(spec, light=light))]
+        return score_windows(frames, kit, lossless=lossless(spec)), spec.light.exposure * scale
 
     # -- scene sets --------------------------------------------------------------------------
 
@@ -133,9 +182,51 @@ class Bench:
         demosaicing (the evaluation conditions before the kiosk's capture was fixed)."""
         kit = self.kits[SINGLE]
         seed = self.seed * 1_000_000 + 100_000
-        for _ in range(self.n(600)):
+        for _ in range(self.n(1500)):
             seed += 1
             self.run_scene("jpeg_mix", kit, random_scene(seed, cassette=sim_geometry(kit)))
+
+    strength: float | None = None  # the veil of the scene being read (for its Reading)
+
+    def veils(self) -> None:
+        """Veil glare over one window of single strips and cards (strength +3 % to +50 % of
+        the membrane's light, 1-3 mm, anywhere along the window, two thirds on a line), kiosk
+        frames; and the same veils on JPEG frames (single strips)."""
+        seed = self.seed * 1_000_000 + 1_000_000
+        plan = [(SINGLE, self.n(600), KIOSK_CAPTURE, "veil"),
+                (CARD4, self.n(100), KIOSK_CAPTURE, "veil"),
+                (CARD3, self.n(100), KIOSK_CAPTURE, "veil"),
+                (SINGLE, self.n(300), NuisanceRanges(lossless_share=0.0), "veil_jpeg"),
+                (SINGLE, self.n(300), NuisanceRanges(lossless_share=0.0), "clean_jpeg")]
+        for kit_id, count, ranges, group in plan:
+            kit = self.kits[kit_id]
+            for _ in range(count):
+                seed += 1
+                spec = random_scene(seed, cassette=sim_geometry(kit), ranges=ranges)
+                window = None
+                if group != "clean_jpeg":
+                    window = int(np.random.default_rng([seed, 5]).integers(kit.windows))
+                    spec = add_veil(spec, seed, window=window)
+                    self.strength = self._strength(spec)
+                self.run_scene(group, kit, spec, veiled=window)
+                self.strength = None
+
+    @staticmethod
+    def _strength(spec: SceneSpec) -> float:
+        """The veil's peak over the membrane's light there (as add_veil drew it)."""
+        spot = spec.glare[-1]
+        return spot.peak / membrane_light(spec, spot.x_px, spot.y_px)
+
+    def exposures(self) -> None:
+        """Kiosk frames with the light from 0.5 to 1.6 x nominal (noise near clipping at the
+        top), single strips and cards: read once, and as the kiosk reads them."""
+        seed = self.seed * 1_000_000 + 1_100_000
+        for kit_id, count in ((SINGLE, self.n(500)), (CARD4, self.n(50)), (CARD3, self.n(50))):
+            kit = self.kits[kit_id]
+            for _ in range(count):
+                seed += 1
+                spec = random_scene(seed, cassette=sim_geometry(kit), ranges=EXPOSURE_HEADROOM)
+                self.run_scene("exposure", kit, spec, recapture=True)
 
     def challenge(self) -> None:
         """Scenes at the kit's cut-offs +-20 %: 0.8 x lower cut-off (must be positive) and
@@ -341,6 +432,11 @@ def main() -> int:
                         help="fraction of the full scene counts (default 1.0)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--field-images", type=Path,
+                        default=ROOT.parent / "shared" / "field-images",
+                        help="real strip photographs (default ../shared/field-images)")
+    parser.add_argument("--only", choices=("veil", "exposure", "timing"), action="append",
+                        help="while developing: only this set (repeatable), its figures only")
     parser.add_argument("--memory-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--reader", default="ours", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,8 +460,23 @@ def main() -> int:
               file=sys.stderr, flush=True)
         return out
 
+    if args.only:
+        sets = {"veil": ("veil glare scenes", bench.veils),
+                "exposure": ("exposure 0.5-1.6x scenes", bench.exposures)}
+        for name in args.only:
+            if name == "timing":
+                t = phase("timing", bench.timing)
+                print(f"ms per frame: ours {t['ms_mean']:.1f} mean, {t['ms_p95']:.1f} p95, "
+                      f"{t['ms_max']:.1f} max; naive {t['naive_ms_mean']:.1f} "
+                      f"({t['frames']} frames)")
+            else:
+                phase(*sets[name])
+        conditions(bench.readings, float("nan"))
+        return 0
     phase("random good scenes", bench.random_good)
     phase("random JPEG-mix scenes", bench.random_jpeg)
+    phase("veil glare scenes", bench.veils)
+    phase("exposure 0.5-1.6x scenes", bench.exposures)
     phase("cut-off +-20% scenes", bench.challenge)
     phase("inhibition ladder", bench.ladder)
     phase("no-C scenes", bench.no_control)
@@ -381,7 +492,7 @@ def main() -> int:
             cv2.imwrite(str(Path(tmp) / f"frame{i:03d}.png"), render_scene(spec))
         mem = memory(Path(tmp), "ours")
         mem_naive = memory(Path(tmp), "naive")
-    field = field_checks(ROOT.parent / "shared" / "field-images")
+    field = field_checks(args.field_images)
     figures = report(bench, rep, flat, burst, timing, mem, mem_naive, field)
     total = time.perf_counter() - started
     print(f"\nscenes rendered: {bench.scenes} (+ timing/memory frames); "

@@ -5,14 +5,20 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from gateway.kits import Kit
 from protocol.messages import Call
 
-if TYPE_CHECKING:
-    from scoring import Bench
+
+class Bench(Protocol):
+    """What the report needs of bench/scoring.py's run (no import back: no circle)."""
+
+    readings: list[Reading]
+    scenes: int
+    kits: dict[str, Kit]
 
 KIOSK_BURST = 5  # frames per kiosk reading (bench/scoring.py renders this many)
 SINGLE, CARD4, CARD3 = "gold-procymidone-v1", "card-aquatic-4in1-v1", "card-beta-agonists-3in1-v1"
@@ -36,6 +42,13 @@ class Reading:
     expected_reason: str | None = None
     burst_call: Call | None = None  # the same scene read from a burst (random good set)
     burst_ratio: float | None = None
+    veiled: bool | None = None  # veil sets: whether this window is the one under the veil
+    strength: float | None = None  # ... and the veil's peak over the membrane's light
+    exposure: float | None = None  # exposure set: the scene's exposure (x nominal)
+    recaptured_call: Call | None = None  # ... read as the kiosk reads it (taken again at the
+    recaptured_ratio: float | None = None  # advised exposure when it would be refused)
+    recaptured_codes: list[str] | None = None
+    recaptured_exposure: float | None = None
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -56,6 +69,22 @@ def expected_call(truth: float, low: float, high: float) -> Call | None:
     if truth >= high:
         return Call.NEGATIVE
     return None
+
+
+def wrong_confident(call: Call, r: Reading) -> bool:
+    """A positive or negative call other than the truth's (a truth in the suspect band
+    deserves no confident call at all)."""
+    if r.truth is None or call not in (Call.POSITIVE, Call.NEGATIVE):
+        return False
+    return call is not (expected_call(r.truth, r.low, r.high) or Call.SUSPECT)
+
+
+def opposite_call(call: Call, r: Reading) -> bool:
+    """Positive for a truth below the lower cut-off's opposite, or the reverse."""
+    if r.truth is None:
+        return False
+    e = expected_call(r.truth, r.low, r.high)
+    return (e, call) in ((Call.POSITIVE, Call.NEGATIVE), (Call.NEGATIVE, Call.POSITIVE))
 
 
 def pct(x: float) -> str:
@@ -228,6 +257,8 @@ def report(bench: Bench, rep: dict[str, float], flat: dict[str, float],
     for name, a, b, g, t in rows:
         print(f"{name:{w}s} {a:>18s} {b:>16s} {g:>7s}  {t}")
 
+    conditions_figures = conditions(rs, mae_o)
+
     print("\nper bad-quality gate (rejected with the right reason / scenes; other reasons):")
     by_gate: dict[str, list[Reading]] = defaultdict(list)
     for r in bad:
@@ -279,6 +310,122 @@ def report(bench: Bench, rep: dict[str, float], flat: dict[str, float],
         "cv": rep["cv"], "cv_naive": rep["cv_naive"], **timing, **{f"mem_{k}": v
                                                                    for k, v in mem.items()},
         "flat": flat, "burst": burst, "field": {k: v for k, v in field.items() if k != "lines"},
+        "jpeg_mix_agreement_ci": wilson(agr_j_hits, agr_j_n), **conditions_figures,
     }
 
 
+def _interval(hits: int, n: int) -> str:
+    low, high = wilson(hits, n)
+    share = pct(hits / n if n else float("nan"))
+    return f"{hits}/{n} = {share} (Wilson 95 %: {pct(low)}-{pct(high)})"
+
+
+def _veil_set(name: str, items: list[Reading]) -> dict[str, object]:
+    """Refusals, and what the accepted veiled windows were called."""
+    veiled = [r for r in items if r.veiled]
+    others = [r for r in items if r.veiled is False]
+    refused = [r for r in veiled if r.call is Call.INVALID]
+    glare_first = sum(bool(r.codes) and r.codes[0] == "glare" for r in refused)
+    accepted = [r for r in veiled if r.call is not Call.INVALID]
+    wrong = [r for r in accepted if wrong_confident(r.call, r)]
+    opposite = [r for r in accepted if opposite_call(r.call, r)]
+    errs = [abs(r.ratio - r.truth) for r in accepted if r.ratio is not None and r.truth is not None]
+    print(f"\n{name}: {len(veiled)} veiled windows")
+    print(f"  refused {_interval(len(refused), len(veiled))}; the first reason is glare in "
+          f"{glare_first}/{len(refused)} (others: "
+          f"{dict(Counter(r.codes[0] for r in refused if r.codes and r.codes[0] != 'glare'))})")
+    mae = float(np.mean(errs)) if errs else float("nan")
+    largest = max(errs) if errs else float("nan")
+    print(f"  accepted {len(accepted)}: wrong confident calls "
+          f"{_interval(len(wrong), len(accepted))}; opposite calls {len(opposite)}; "
+          f"T/C MAE {mae:.4f}, largest error {largest:.3f}")
+    bins = ((0.03, 0.1), (0.1, 0.25), (0.25, 0.51))
+    shares = []
+    for lo, hi in bins:
+        b = [r for r in veiled if r.strength is not None and lo <= r.strength < hi]
+        shares.append(f"+{lo:.0%}-{min(hi, 0.5):.0%}: refused "
+                      f"{sum(r.call is Call.INVALID for r in b)}/{len(b)}")
+    print("  by strength: " + "; ".join(shares))
+    for r in wrong[:8]:
+        print(f"    wrong: truth {r.truth:.3f} read {r.ratio:.3f} {r.call.value} "
+              f"(veil +{(r.strength or 0):.0%})")
+    if others:
+        o_ref = sum(r.call is Call.INVALID for r in others)
+        o_agree = [r for r in others if r.truth is not None
+                   and expected_call(r.truth, r.low, r.high) is not None]
+        hits = sum(r.call is expected_call(r.truth, r.low, r.high) for r in o_agree
+                   if r.truth is not None)
+        print(f"  the cards' other windows ({len(others)}): refused {o_ref}; call agreement "
+              f"outside the band {hits}/{len(o_agree)}")
+    return {"veiled": len(veiled), "refused": len(refused), "refused_glare_first": glare_first,
+            "accepted": len(accepted), "wrong_confident": len(wrong),
+            "wrong_confident_ci": wilson(len(wrong), len(accepted)),
+            "opposite": len(opposite), "mae_accepted": float(np.mean(errs)) if errs else None}
+
+
+def conditions(rs: list[Reading], main_mae: float) -> dict[str, object]:
+    """The veil, JPEG-veil and exposure sets (issue 13), each on its own."""
+    out: dict[str, object] = {}
+    veil = [r for r in rs if r.group == "veil"]
+    if veil:
+        out["veil"] = _veil_set("VEIL GLARE over one window (kiosk frames, lossless)", veil)
+    vj = [r for r in rs if r.group == "veil_jpeg"]
+    clean = [r for r in rs if r.group == "clean_jpeg"]
+    if vj:
+        out["veil_jpeg"] = _veil_set("VEIL GLARE on JPEG frames (single strips)", vj)
+        glare = sum("glare" in r.codes for r in clean)
+        print(f"  clean JPEG frames refused as glare: {_interval(glare, len(clean))}")
+        out["clean_jpeg_glare"] = glare / len(clean) if clean else None
+    exp = [r for r in rs if r.group == "exposure"]
+    if exp:
+        out["exposure"] = _exposure_set(exp, main_mae)
+    return out
+
+
+def _outcome(items: list[Reading], calls: list[Call | None], ratios: list[float | None],
+             codes: list[list[str]], label: str, main_mae: float) -> dict[str, object]:
+    """Read, refused (by first reason), MAE and calls of one way of reading the set."""
+    read = [abs(ra - r.truth) for r, c, ra in zip(items, calls, ratios, strict=True)
+            if c not in (None, Call.INVALID) and ra is not None and r.truth is not None]
+    scored = [(r, c) for r, c in zip(items, calls, strict=True)
+              if r.truth is not None and expected_call(r.truth, r.low, r.high) is not None]
+    hits = sum(c is expected_call(r.truth, r.low, r.high) for r, c in scored
+               if r.truth is not None)
+    refusals = Counter(cs[0] if cs else "?" for c, cs in zip(calls, codes, strict=True)
+                       if c is Call.INVALID)
+    wrong = sum(wrong_confident(c, r) for r, c in zip(items, calls, strict=True) if c)
+    opposite = sum(opposite_call(c, r) for r, c in zip(items, calls, strict=True) if c)
+    mae = float(np.mean(read)) if read else float("nan")
+    print(f"  {label}: read {len(read)}/{len(items)}, T/C MAE {mae:.4f} (main set "
+          f"{main_mae:.4f}); agreement outside the band {_interval(hits, len(scored))}; wrong "
+          f"confident {wrong}, opposite {opposite}; refused, by first reason {dict(refusals)}")
+    return {"read": len(read), "mae": mae, "agreement": hits / len(scored) if scored else None,
+            "refused": dict(refusals), "glare_refusals": refusals.get("glare", 0),
+            "wrong_confident": wrong, "opposite": opposite}
+
+
+def _exposure_set(items: list[Reading], main_mae: float) -> dict[str, object]:
+    print(f"\nEXPOSURE 0.5-1.6 x nominal ({len(items)} windows, kiosk frames)")
+    once = _outcome(items, [r.call for r in items], [r.ratio for r in items],
+                    [r.codes for r in items], "one capture", main_mae)
+    kiosk = _outcome(items, [r.recaptured_call for r in items],
+                     [r.recaptured_ratio for r in items],
+                     [r.recaptured_codes or [] for r in items],
+                     "as the kiosk reads it (taken again at the advised exposure)", main_mae)
+    retaken = sum(r.recaptured_exposure is not None and r.exposure is not None
+                  and abs(r.recaptured_exposure - r.exposure) > 1e-9 for r in items)
+    print(f"  taken again: {retaken}/{len(items)} windows")
+    parts = []
+    for lo, hi in ((0.5, 0.8), (0.8, 1.2), (1.2, 1.4), (1.4, 1.61)):
+        b = [r for r in items if r.exposure is not None and lo <= r.exposure < hi]
+        errs = [abs(r.ratio - r.truth) for r in b if r.call is not Call.INVALID
+                and r.ratio is not None and r.truth is not None]
+        kiosk_errs = [abs(r.recaptured_ratio - r.truth) for r in b
+                      if r.recaptured_call not in (None, Call.INVALID)
+                      and r.recaptured_ratio is not None and r.truth is not None]
+        parts.append(f"{lo}-{min(hi, 1.6)}x: read once {len(errs)}/{len(b)}"
+                     f" (MAE {np.mean(errs) if errs else float('nan'):.4f}), by the kiosk "
+                     f"{len(kiosk_errs)} (MAE "
+                     f"{np.mean(kiosk_errs) if kiosk_errs else float('nan'):.4f})")
+    print("  by exposure:\n    " + "\n    ".join(parts))
+    return {"once": once, "kiosk": kiosk, "retaken": retaken}

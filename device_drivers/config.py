@@ -48,8 +48,9 @@ class CameraConfig(_Strict):
     pixel_format: Literal["YUYV", "MJPG"] = Field(
         default="YUYV",
         description="opencv: what the camera sends over USB. YUYV is uncompressed, and lets the "
-                    "scorer cancel the membrane's texture with colour; MJPG (JPEG frames) for "
-                    "a camera that offers the size only compressed, read from green alone",
+                    "scorer cancel the membrane's texture and see veil glare with colour; MJPG "
+                    "(JPEG frames) opens, for diagnosis, but the camera's health is then a "
+                    "fault and the kiosk refuses to test: readings from JPEG are not certified",
     )
     burst_size: int = Field(default=5, ge=1, le=100)
     warmup_frames: int = Field(

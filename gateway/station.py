@@ -6,6 +6,8 @@ on. ``StripStation.run`` takes a strip from stock, waits for the cassette, holds
 for the kit's incubation time (reporting a countdown), captures a burst, scores every window
 the test needs (OpenCV off the event loop), saves the first frame as the strip image and
 records one reading per window in the ledger. The tray is opened again whatever happens.
+A burst the scorer would refuse for its exposure is taken again, darker or brighter
+(``gateway.scoring.exposure_advice``), while the cassette is still lit in the closed tray.
 
 Everything blocking (serial, camera, OpenCV, SQLite) runs in ``asyncio.to_thread``.
 """
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 
-from device_drivers import Camera, DeviceError, ReaderController
+from device_drivers import Camera, CameraSettingsError, DeviceError, ReaderController
 from protocol import StripReading
 
 from .calibration import CalibrationBook
@@ -35,10 +37,12 @@ from .health_watch import DiskGuard, fault_message
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
 from .readings import ReadingLog, RecordedReading
-from .scoring import ScoreResult, ScoringError, score_windows
+from .scoring import ScoreResult, ScoringError, exposure_advice, score_windows
 from .settings import StationSection
 
 log = logging.getLogger(__name__)
+
+RECAPTURES = 2  # bursts taken again at the advised exposure before the scorer refuses one
 
 
 class Phase(StrEnum):
@@ -248,10 +252,40 @@ class StripStation:
         report(Progress(Phase.CAPTURING))
         await asyncio.to_thread(self.reader.set_led, self.settings.led_level)
         frames = await asyncio.to_thread(self.camera.capture_burst)
+        frames = await self._with_headroom(kit, frames)
         temperature = await asyncio.to_thread(lambda: self.reader.temperature_c)
         if self.settings.incubation_temperature_c is not None:
             await asyncio.to_thread(self.reader.set_heater, None)
         return frames, temperature
+
+    async def _with_headroom(self, kit: Kit, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """The burst, or one taken again at the exposure the scorer advises when it would
+        refuse this one as over- or under-exposed (the camera's exposure is restored after).
+        A camera that cannot change its exposure keeps the burst it took."""
+        camera = self.camera
+        try:
+            for _ in range(RECAPTURES):
+                scale = await asyncio.to_thread(exposure_advice, frames, kit,
+                                                expected_size=camera.resolution)
+                if scale is None:
+                    break
+                target = camera.exposure_scale * scale
+                try:
+                    await asyncio.to_thread(camera.set_exposure_scale, target)
+                except (CameraSettingsError, ValueError) as exc:
+                    log.warning("burst badly exposed, but the exposure cannot change: %s", exc)
+                    break
+                log.info("burst badly exposed: taking it again at %.2f x the exposure", target)
+                frames = await asyncio.to_thread(camera.capture_burst)
+        except ScoringError:
+            pass  # frames the scorer cannot read at all: the reading says so
+        finally:
+            if camera.exposure_scale != 1.0:
+                try:
+                    await asyncio.to_thread(camera.set_exposure_scale, 1.0)
+                except DeviceError as exc:
+                    log.error("could not restore the camera's exposure: %s", exc)
+        return frames
 
     def _save_image(self, frame: np.ndarray, sha256: str) -> Path:
         """Keep the strip image, named by its frame hash (which every reading carries)."""

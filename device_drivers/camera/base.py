@@ -1,10 +1,15 @@
 """The strip camera interface: fixed-settings frames and bursts, each frame checked.
 
 A backend implements ``_open``, ``_close`` and ``_read`` (one raw frame, or None when the device
-stopped delivering: unplugged, driver error). This class adds what every backend needs: warm-up
-frames thrown away after opening, a validity check on every frame (right size, not black),
-retries of a bad frame, and one reopen when the camera vanishes mid-burst — after which the
-burst starts again, because frames of one burst must come from one uninterrupted session.
+stopped delivering: unplugged, driver error), and ``_apply_exposure`` if it can change its
+exposure time while open. This class adds what every backend needs: warm-up frames thrown away
+after opening, a validity check on every frame (right size, not black), retries of a bad frame,
+and one reopen when the camera vanishes mid-burst — after which the burst starts again, because
+frames of one burst must come from one uninterrupted session.
+
+The exposure stays fixed (the reading is quantitative), with one exception the kiosk makes:
+:meth:`Camera.set_exposure_scale` re-takes a burst at a chosen multiple of the configured
+exposure when the scorer found the first one over- or under-exposed (``exposure_advice``).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from typing import Self
 import numpy as np
 
 from device_drivers.config import CameraConfig
-from device_drivers.errors import CameraError, DeviceAbsent, DeviceError
+from device_drivers.errors import CameraError, CameraSettingsError, DeviceAbsent, DeviceError
 from device_drivers.health import Health
 from device_drivers.lifecycle import OpenClose
 
 log = logging.getLogger(__name__)
 
 Frame = np.ndarray  # BGR, uint8, shape (height, width, 3)
+EXPOSURE_SCALES = (0.1, 4.0)  # the range set_exposure_scale accepts
 
 
 def frame_problem(frame: object, width: int, height: int, black_level: int) -> str | None:
@@ -73,6 +79,7 @@ class Camera(OpenClose):
         # readiness) run in worker threads and may overlap a burst, and capture libraries
         # (OpenCV's VideoCapture) are not thread-safe. Reentrant: a burst reopens the camera.
         self._io_lock = threading.RLock()
+        self._exposure_scale = 1.0
 
     # -- backend seam ------------------------------------------------------------------------
 
@@ -87,10 +94,53 @@ class Camera(OpenClose):
     def _read(self) -> Frame | None:
         """One frame as delivered, or None when the device stopped delivering."""
 
+    def _apply_exposure(self) -> None:
+        """Give the open device the exposure time :attr:`exposure_us`; raise
+        CameraSettingsError if it will not take it. This default: it cannot."""
+        raise CameraSettingsError(f"{self.name} cannot change its exposure time",
+                                  fix="use a camera backend with exposure control")
+
     @property
     def name(self) -> str:
         """How the technician knows this camera (its device path or index)."""
         return f"{self.backend} camera {self.config.device}"
+
+    # -- exposure ----------------------------------------------------------------------------
+
+    @property
+    def exposure_scale(self) -> float:
+        """The exposure now, as a multiple of the configured one (1.0 unless re-capturing)."""
+        return self._exposure_scale
+
+    @property
+    def exposure_us(self) -> int:
+        """The exposure time frames are taken with now, in microseconds."""
+        return max(1, round(self.config.exposure_us * self._exposure_scale))
+
+    def set_exposure_scale(self, scale: float) -> None:
+        """Take the following frames at ``scale`` times the configured exposure (1.0 restores
+        it); the frames already in flight are thrown away, as after opening.
+
+        Raises:
+            ValueError: ``scale`` outside ``EXPOSURE_SCALES``.
+            CameraSettingsError: the camera would not take the new exposure (the old one
+                stays).
+        """
+        low, high = EXPOSURE_SCALES
+        if not low <= scale <= high:
+            raise ValueError(f"exposure scale {scale} is outside {low}-{high}")
+        with self._io_lock:
+            previous, self._exposure_scale = self._exposure_scale, float(scale)
+            if not self._opened or scale == previous:
+                return  # applied when the camera opens
+            try:
+                self._apply_exposure()
+            except BaseException:
+                self._exposure_scale = previous
+                raise
+            for _ in range(self.config.warmup_frames):  # exposed with the old time
+                if self._read() is None:
+                    break
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -208,7 +258,7 @@ class Camera(OpenClose):
         w, h = self.resolution
         frames = "uncompressed" if lossless else "compressed (read from green alone)"
         detail = (f"{w}x{h} {frames}, mean level {float(frame.mean()):.0f}, exposure "
-                  f"{self.config.exposure_us} µs, gain {self.config.gain:g}")
+                  f"{self.exposure_us} µs, gain {self.config.gain:g}")
         return Health.usable("camera", self.backend, detail)
 
 

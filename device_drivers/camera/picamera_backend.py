@@ -57,7 +57,7 @@ class PiCamera(Camera):
             cam.set_controls({
                 "AeEnable": False,
                 "AwbEnable": False,
-                "ExposureTime": cfg.exposure_us,
+                "ExposureTime": self.exposure_us,
                 "AnalogueGain": cfg.gain,
                 "ColourGains": tuple(cfg.colour_gains),
             })
@@ -67,11 +67,20 @@ class PiCamera(Camera):
                 cam.close()
             raise CameraSettingsError(
                 f"Pi camera {index} refused the fixed settings "
-                f"({cfg.width}x{cfg.height}, exposure {cfg.exposure_us} µs, gain {cfg.gain:g}): "
+                f"({cfg.width}x{cfg.height}, exposure {self.exposure_us} µs, gain {cfg.gain:g}): "
                 f"{exc}",
                 fix="set devices.camera width/height, exposure and gain to values this camera "
                     "supports (rpicam-hello --list-cameras)") from exc
         self._cam = cam
+
+    def _apply_exposure(self) -> None:
+        try:
+            self._cam.set_controls({"ExposureTime": self.exposure_us})
+        except Exception as exc:  # picamera2 raises assorted errors for refused controls
+            raise CameraSettingsError(
+                f"Pi camera refused the exposure {self.exposure_us} µs: {exc}",
+                fix="check devices.camera.exposure_us against the camera's range "
+                    "(rpicam-hello --list-cameras)") from exc
 
     @property
     def lossless(self) -> bool:

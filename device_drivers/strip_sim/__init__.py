@@ -7,7 +7,16 @@ of ours (numpy and OpenCV only).
 """
 
 from .geometry import cassette_quad, cassette_to_frame, line_centres_px, window_quads
-from .random_scenes import KIOSK_CAPTURE, Defect, NuisanceRanges, random_scene
+from .random_scenes import (
+    EXPOSURE_HEADROOM,
+    KIOSK_CAPTURE,
+    Defect,
+    NuisanceRanges,
+    VeilRanges,
+    add_veil,
+    membrane_light,
+    random_scene,
+)
 from .render import render_scene
 from .spec import (
     GOLD_ABSORBANCE_BGR,
@@ -25,6 +34,7 @@ from .spec import (
 )
 
 __all__ = [
+    "EXPOSURE_HEADROOM",
     "GOLD_ABSORBANCE_BGR",
     "KIOSK_CAPTURE",
     "Camera",
@@ -37,10 +47,13 @@ __all__ = [
     "Placement",
     "SceneSpec",
     "StripLook",
+    "VeilRanges",
     "WindowGeometry",
+    "add_veil",
     "cassette_quad",
     "cassette_to_frame",
     "line_centres_px",
+    "membrane_light",
     "multi_strip_card",
     "random_scene",
     "render_scene",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .spec import GOLD_ABSORBANCE_BGR, LineTruth, SceneSpec, StripLook, WindowGeometry
+from .spec import LineTruth, SceneSpec, StripLook, WindowGeometry
 
 MARGIN_MM = 3.0  # room around the cassette for its shadow and the warp's interpolation
 SUPER = 4  # sub-samples per pixel across the lines
@@ -143,7 +143,7 @@ def _draw_window(refl: np.ndarray, u: np.ndarray, v: np.ndarray, w: WindowGeomet
     if look.uncleared_od > 0:
         # More unbound gold near the sample side, fading towards the far end.
         od = od + look.uncleared_od * (1.4 - 0.8 * np.clip(x / wl, 0, 1))
-    gold = np.asarray(GOLD_ABSORBANCE_BGR, dtype=np.float32)
+    gold = np.asarray(look.gold_bgr, dtype=np.float32)
     lines = line_od[:, :, :, None] * across[:, :, None, None]  # (rows, cols, SUPER, 1)
     transmit = np.power(np.float32(10.0), -(od[:, :, None, None] + lines) * gold).mean(axis=2)
 

@@ -45,9 +45,22 @@ def colour_gains(temp_k: float) -> np.ndarray:
 
 def illumination_map(light: Illumination, cam: Camera) -> np.ndarray:
     """Relative illumination over the frame (H, W), 1.0 at the centre of a flat light."""
+    return _field(light, cam, np.arange(cam.width, dtype=np.float32),
+                  np.arange(cam.height, dtype=np.float32))
+
+
+def illumination_at(light: Illumination, cam: Camera, x_px: float, y_px: float) -> float:
+    """Relative illumination at one frame point (as :func:`illumination_map` has it)."""
+    return float(_field(light, cam, np.array([x_px], dtype=np.float32),
+                        np.array([y_px], dtype=np.float32))[0, 0])
+
+
+def _field(light: Illumination, cam: Camera, cols: np.ndarray, rows: np.ndarray
+           ) -> np.ndarray:
+    """Relative illumination at the given pixel columns and rows (float32 vectors)."""
     h, w = cam.height, cam.width
-    x = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / (w / 2)
-    y = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / (h / 2)
+    x = (cols - (w - 1) / 2) / (w / 2)
+    y = (rows - (h - 1) / 2) / (h / 2)
     corner2 = 1.0 + (h / w) ** 2
     vig_x = (light.vignetting / corner2) * x * x
     vig_y = (light.vignetting / corner2) * (y * (h / w)) ** 2
@@ -56,8 +69,8 @@ def illumination_map(light: Illumination, cam: Camera) -> np.ndarray:
     if light.ripple > 0:
         k = 2 * math.pi / (light.ripple_period_mm * cam.px_per_mm)
         a = math.radians(light.ripple_angle_deg)
-        px = np.arange(w, dtype=np.float32) * np.float32(k * math.cos(a))
-        py = np.arange(h, dtype=np.float32) * np.float32(k * math.sin(a))
+        px = cols * np.float32(k * math.cos(a))
+        py = rows * np.float32(k * math.sin(a))
         # sin(px + py) written separably to avoid a full-frame trigonometric call.
         ripple = (np.sin(py)[:, None] * np.cos(px)[None, :]
                   + np.cos(py)[:, None] * np.sin(px)[None, :])
@@ -69,15 +82,23 @@ def add_glare(signal: np.ndarray, spots: tuple[GlareSpot, ...], gains: np.ndarra
     """Add specular reflections of the LED in place (white light, tinted by the LED)."""
     h, w = signal.shape[:2]
     for spot in spots:
-        r = 4.0 * spot.sigma_px
+        r = 4.0 * spot.sigma_px * max(spot.aspect, 1.0)
         x0, x1 = max(int(spot.x_px - r), 0), min(int(spot.x_px + r) + 1, w)
         y0, y1 = max(int(spot.y_px - r), 0), min(int(spot.y_px + r) + 1, h)
         if x0 >= x1 or y0 >= y1:
             continue
         xs = np.arange(x0, x1, dtype=np.float32) - spot.x_px
         ys = np.arange(y0, y1, dtype=np.float32) - spot.y_px
-        g = np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * spot.sigma_px ** 2))
-        signal[y0:y1, x0:x1] += (spot.peak * g)[:, :, None] * gains[None, None, :]
+        colour = gains * np.asarray(spot.tint_bgr, dtype=np.float32)
+        if spot.aspect == 1.0 and spot.order == 1.0:
+            g = np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * spot.sigma_px ** 2))
+        else:
+            a = math.radians(spot.angle_deg)
+            along = (xs[None, :] * math.cos(a) + ys[:, None] * math.sin(a)) / spot.aspect
+            across = -xs[None, :] * math.sin(a) + ys[:, None] * math.cos(a)
+            r2 = (along ** 2 + across ** 2) / spot.sigma_px ** 2
+            g = np.exp(-0.5 * r2 ** spot.order)
+        signal[y0:y1, x0:x1] += (spot.peak * g)[:, :, None] * colour[None, None, :]
 
 
 def blur(signal: np.ndarray, sigma_px: float) -> np.ndarray:

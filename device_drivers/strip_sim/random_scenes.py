@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from ._optics import WHITE_LEVEL, illumination_at
 from .geometry import cassette_to_frame, map_points, window_quads
 from .spec import (
     Camera,
@@ -81,12 +82,43 @@ class NuisanceRanges:
     glare_peak: tuple[float, float] = (0.2, 1.0)
     c_od: tuple[float, float] = (0.3, 0.9)
     t_c: tuple[float, float] = (0.0, 1.5)
+    gold_red: tuple[float, float] | None = None
+    """Gold's red absorbance relative to green, drawn per scene (None: the default 0.25);
+    drawn after every other factor, so a scene's other looks do not depend on it."""
+    gold_blue: tuple[float, float] | None = None
+    """The same for blue (None: the default 0.5)."""
 
 
 KIOSK_CAPTURE = NuisanceRanges(lossless_share=1.0, bayer_share=1.0)
 """What the kiosk's own camera delivers: lossless frames (a Pi camera's RGB888, a UVC camera's
 YUYV) from a colour-filter-array sensor, demosaiced. The default ranges mix in JPEG frames
 (photographs from elsewhere, MJPEG webcams) and leave demosaicing out."""
+
+
+EXPOSURE_HEADROOM = replace(KIOSK_CAPTURE, exposure=(0.5, 1.6))
+"""The kiosk's frames with the light anywhere from half to 1.6 times nominal (an LED that
+aged or was replaced, a shutter set by hand): at the top, the white plastic reaches the
+sensor's clipping level and noise clips the brightest colours of the membrane."""
+
+
+@dataclass(frozen=True)
+class VeilRanges:
+    """A veil: weak, broad glare over a result window (a soft reflection of the light on the
+    window's cover or a wet membrane), drawn by :func:`add_veil`.
+
+    ``strength`` is the peak added light as a fraction of the membrane's own light there;
+    ``size_mm`` the spot's full width at half maximum along its short axis.
+    """
+
+    strength: tuple[float, float] = (0.03, 0.5)
+    size_mm: tuple[float, float] = (1.0, 3.0)
+    aspect: tuple[float, float] = (1.0, 1.8)
+    order: tuple[float, float] = (1.0, 2.5)
+    """1 is a Gaussian spot, up to 2.5 a soft disc with a flat top."""
+    on_line_share: float = 2 / 3
+    """Share of veils centred on a line (C or T, equally), the rest anywhere along."""
+    tint: float = 0.03
+    """Colour of the reflection: the LED's, each colour off by up to this much."""
 
 
 # What each defect does, as ranges beyond the good ones.
@@ -186,7 +218,57 @@ def random_scene(
     spec = replace(spec, glare=_harmless_glare(spec, rng, r))
     if defect is not None:
         spec = _apply_defect(spec, defect, rng)
+    if r.gold_red is not None or r.gold_blue is not None:
+        gold = (u(r.gold_blue) if r.gold_blue else 0.5, 1.0,
+                u(r.gold_red) if r.gold_red else 0.25)
+        spec = replace(spec, look=replace(spec.look, gold_bgr=gold))
     return spec
+
+
+def membrane_light(spec: SceneSpec, x_px: float, y_px: float) -> float:
+    """The membrane's own light (green, linear, at exposure 1, as glare peaks are given) at a
+    frame point: a glare spot's ``peak`` over this is its strength."""
+    look = spec.look
+    return look.plastic_reflectance * look.membrane_reflectance * look.membrane_tint_bgr[1] \
+        * WHITE_LEVEL * illumination_at(spec.light, spec.camera, x_px, y_px)
+
+
+def add_veil(spec: SceneSpec, seed: int, ranges: VeilRanges | None = None, *,
+             window: int | None = None, strength: float | None = None,
+             on: str | None = None) -> SceneSpec:
+    """``spec`` with a veil of glare over one result window (drawn from ``ranges``).
+
+    Args:
+        spec: a scene with a cassette.
+        seed: drives the draws (position, size, shape, strength).
+        window: which window (default: one at random).
+        strength: peak added light over the membrane's light there (default: drawn).
+        on: "C" or "T" to centre it on that line, "any" for anywhere along the window
+            (default: drawn by ``ranges.on_line_share``).
+    """
+    assert spec.cassette is not None, "a veil needs a cassette"
+    r = ranges or VeilRanges()
+    rng = np.random.default_rng([seed, 17])
+    geo = spec.cassette
+    i = int(rng.integers(len(geo.windows))) if window is None else window
+    w = geo.windows[i]
+    (cu, cv), (wl, ww) = w.centre_mm, w.size_mm
+    if on is None:
+        on = ("C" if rng.random() < 0.5 else "T") if rng.random() < r.on_line_share else "any"
+    if on == "any":
+        x_mm = float(rng.uniform(0.0, wl))
+    else:
+        x_mm = (w.c_mm if on == "C" else w.t_mm) + float(rng.uniform(-0.3, 0.3))
+    v_mm = cv + float(rng.uniform(-ww / 2 + 0.3, ww / 2 - 0.3))
+    x, y = map_points(cassette_to_frame(spec), np.array([[cu - wl / 2 + x_mm, v_mm]]))[0]
+    fwhm = float(rng.uniform(*r.size_mm))
+    level = strength if strength is not None else float(rng.uniform(*r.strength))
+    spot = GlareSpot(float(x), float(y), fwhm / 2.3548 * spec.camera.px_per_mm,
+                     level * membrane_light(spec, x, y), aspect=float(rng.uniform(*r.aspect)),
+                     angle_deg=float(rng.uniform(0.0, 180.0)), order=float(rng.uniform(*r.order)),
+                     tint_bgr=(1 + float(rng.uniform(-r.tint, r.tint)), 1.0,
+                               1 + float(rng.uniform(-r.tint, r.tint))))
+    return replace(spec, glare=(*spec.glare, spot))
 
 
 def _distance_to_polygon(point: np.ndarray, poly: np.ndarray) -> float:

@@ -112,6 +112,9 @@ class StripLook:
     """0 = dry; 0.3-0.6 = still wet: the membrane turns translucent and darker."""
     plastic_reflectance: float = 0.8
     plastic_tint_bgr: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    gold_bgr: tuple[float, float, float] = GOLD_ABSORBANCE_BGR
+    """Gold's absorbance per colour relative to green as this camera sees it (its filters'
+    spectra decide it: the default is a typical sensor's)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,15 @@ class GlareSpot:
     peak: float
     """Peak added light as a fraction of full scale at exposure 1 (scales with the exposure,
     since it is the LED's own reflection; above ~0.5 it saturates)."""
+    aspect: float = 1.0
+    """Extent along ``angle_deg`` over the extent across it (1: round)."""
+    angle_deg: float = 0.0
+    """Direction of the spot's long axis in the frame (degrees, clockwise from x)."""
+    order: float = 1.0
+    """Shape: 1 is a Gaussian; larger values give a flatter top and steeper shoulders (a
+    super-Gaussian ``exp(-(r / sigma) ** (2 * order) / 2)``, the soft disc of a diffuser)."""
+    tint_bgr: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """Colour of the reflection relative to the LED's (a coated cover can tint it a little)."""
 
 
 @dataclass(frozen=True)

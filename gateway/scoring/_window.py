@@ -2,8 +2,10 @@
 
 The window and a band of plastic around it are resampled into window coordinates at the
 frame's own scale (no loss of detail). Quality gates then compare the membrane with the white
-plastic beside it, which cancels the light and the exposure: too bright or too dark, glare,
-a wet membrane (darker in every colour), an uncleared one (still tinted by unbound gold).
+plastic beside it, which cancels the light and the exposure: too bright (no head-room left in
+the brightest colour) or too dark, glare (a bright or clipped patch), a wet membrane (darker in
+every colour), an uncleared one (still tinted by unbound gold). Once the lines are read, the
+membrane around them is searched for veil glare (``_veil``), which no patch test can see.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from gateway.kits.models import CassetteLayout, WindowLayout
 from ._frames import SRGB_TO_LINEAR
 from ._linefit import GOLD_RED_TO_GREEN
 from ._pose import Pose
-from ._profile import RED_WEIGHTS, ProfileReading, read_profile
+from ._profile import ProfileReading, read_profile
+from ._veil import find_veil
 from .reasons import Reason
 
 PLASTIC_BAND_MM = (1.2, 2.8)  # plastic sampled this far beside the window's long edges
@@ -28,9 +31,12 @@ PROFILE_INSET_MM = 1.0
 PROFILE_WIDTH = 0.9  # middle fraction of the window width averaged into the profile
 
 UNDEREXPOSED_LEVEL = 0.22  # white plastic beside the window, green, linear
-OVEREXPOSED_LEVEL = 0.9
+# The membrane's brightest colour at or above this (linear) leaves no head-room: sensor noise
+# and the membrane's texture reach the clipping level, and clipped pixels bias the reading.
+HEADROOM_LEVEL = 0.86
 CLIPPED_LEVEL = 0.96
 MAX_CLIPPED_SHARE = 0.5  # beyond this it is not a glare spot but the whole window
+CLIPPED_PATCH_PX = 5  # clipping counts as glare when a patch this wide is clipped on average
 GLARE_FACTOR = 1.25
 GLARE_MIN_PX = 25
 WET_RATIO = 0.76
@@ -52,9 +58,12 @@ class WindowMeasure:
 
 def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index: int,
                    flat: np.ndarray | None, min_c_absorbance: float,
-                   blur_px: float, *, texture_correction: bool = False) -> WindowMeasure:
+                   blur_px: float, *, red_weights: tuple[float, ...] = (0.0,),
+                   lossless: bool = False, read: bool = True) -> WindowMeasure:
     """Rectify window ``index`` of ``frame``, run its quality gates and read its profile
-    (with the red channel's help against membrane texture if ``texture_correction``)."""
+    (``red_weights``: the candidate k of the texture correction green / red ** k; (0,) reads
+    green alone). ``lossless`` frames' colours are trusted pixel by pixel, so the veil search
+    also looks through the lines; ``read=False`` stops after the exposure and patch gates."""
     win = layout.windows[index]
     s = pose.scale
     (cu, cv), (wl, ww) = win.centre_mm, win.size_mm
@@ -106,7 +115,8 @@ def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index:
     plastic = rect[np.ix_(band, (x_mm >= 0) & (x_mm <= wl))].reshape(-1, 3)
 
     _gates(result, membrane, background, plastic)
-    if any(p in (Reason.OVEREXPOSED, Reason.UNDEREXPOSED) for p in result.problems):
+    if not read or any(p in (Reason.OVEREXPOSED, Reason.UNDEREXPOSED)
+                       for p in result.problems):
         return result
 
     prof_cols = (x_mm >= PROFILE_INSET_MM) & (x_mm <= wl - PROFILE_INSET_MM)
@@ -116,12 +126,32 @@ def measure_window(frame: np.ndarray, pose: Pose, layout: CassetteLayout, index:
     result.profile = read_profile(means[:, 1], means[:, 2], x_mm[prof_cols], px_per_mm=s,
                                   t_mm=win.t_mm, c_mm=win.c_mm, line_width_mm=lw,
                                   min_c_absorbance=min_c_absorbance, blur_px=blur_px,
-                                  red_weights=RED_WEIGHTS if texture_correction else (0.0,))
+                                  red_weights=red_weights)
     result.metrics["profile_noise"] = result.profile.noise
     result.metrics["texture_red_weight"] = result.profile.red_weight
+    _veil_gate(result, rect, x_mm, v - cv, win, lw, s, lossless)
     if result.profile.noise > MAX_PROFILE_NOISE:
         result.problems.append(Reason.PROFILE_NOISY)
     return result
+
+
+def _veil_gate(result: WindowMeasure, rect: np.ndarray, x_mm: np.ndarray, v_mm: np.ndarray,
+               win: WindowLayout, line_width_mm: float, scale: float, lossless: bool) -> None:
+    """Veil glare over the window (raw light: a flat field's own error is not a veil), with
+    the lines where the profile found them."""
+    prof = result.profile
+    lines = (win.t_mm, win.c_mm)
+    width = line_width_mm
+    if prof is not None and prof.c is not None and prof.t is not None:
+        lines = (prof.t.position_px / scale, prof.c.position_px / scale)
+        width = float(np.clip(prof.width_px / scale, 0.5 * line_width_mm, 2 * line_width_mm))
+    figures = find_veil(rect, x_mm, v_mm, length_mm=win.size_mm[0], width_mm=win.size_mm[1],
+                        lines_mm=lines, line_width_mm=width, px_per_mm=scale,
+                        colour=lossless)
+    found = figures.pop("veil", 0.0) >= 1.0
+    result.metrics.update(figures)
+    if found and Reason.GLARE not in result.problems:
+        result.problems.append(Reason.GLARE)
 
 
 def _corners(win: WindowLayout) -> np.ndarray:
@@ -135,20 +165,25 @@ def _gates(result: WindowMeasure, membrane: np.ndarray, background: np.ndarray,
     """Exposure, glare, wet and uncleared gates (raw linear light, before any flat field)."""
     pixels = membrane.reshape(-1, 3)
     med = np.median(background if background.size else pixels, axis=0)
+    peak = float(med.max())
     clipped = float(np.mean(pixels.max(axis=1) >= CLIPPED_LEVEL))
     # Exposure is judged on the white plastic: a wet membrane is dark however well lit.
     white = float(np.median(plastic[:, 1])) if plastic.size else float(med[1])
-    result.metrics.update(membrane_level=float(med[1]), white_level=white,
-                          clipped_share=clipped)
-    if med[1] >= OVEREXPOSED_LEVEL or clipped > MAX_CLIPPED_SHARE:
+    result.metrics.update(membrane_level=float(med[1]), membrane_peak_level=peak,
+                          white_level=white, clipped_share=clipped)
+    # Too bright is the exposure, not glare, when the membrane itself has no head-room:
+    # then noise alone clips pixels all over it (re-capture darker, don't wipe the window).
+    if peak >= HEADROOM_LEVEL or clipped > MAX_CLIPPED_SHARE:
         result.problems.append(Reason.OVEREXPOSED)
         return
     if white < UNDEREXPOSED_LEVEL:
         result.problems.append(Reason.UNDEREXPOSED)
         return
-    # Glare: a patch brighter than the membrane in every colour (white light), or clipped.
+    # Glare: a patch brighter than the membrane in every colour (white light), or a clipped
+    # patch (a lone clipped pixel is noise on a bright membrane).
+    patch = cv2.blur(membrane, (CLIPPED_PATCH_PX, CLIPPED_PATCH_PX)).reshape(-1, 3)
     bright = (pixels >= GLARE_FACTOR * med[None, :]).all(axis=1) \
-        | (pixels.max(axis=1) >= CLIPPED_LEVEL)
+        | (patch.max(axis=1) >= CLIPPED_LEVEL)
     glare_px = int(bright.sum())
     result.metrics["glare_px"] = glare_px
     if glare_px >= GLARE_MIN_PX:

@@ -23,7 +23,7 @@ from protocol.messages import Call, LineFigures
 from ._decide import decide
 from ._frames import frame_sha256, prepare_flat_field, validate_frames
 from ._locate import Located, locate
-from ._profile import LineMeasure
+from ._profile import RED_WEIGHTS, LineMeasure
 from ._window import WindowMeasure, measure_window
 from .errors import KitLayoutError
 from .reasons import Reason, message
@@ -32,6 +32,12 @@ from .result import ScoreResult
 DEFAULT_SIZE = (1280, 960)
 DEFAULT_PX_PER_MM = 12.0
 MAX_SPREAD = 0.1  # T/C spread over a burst beyond which the reading is not trusted
+TEXTURE_RED_WEIGHTS = RED_WEIGHTS  # candidate k of green / red ** k on lossless frames
+# A window whose veil score (1 = refused as glare) reaches this may hide a veil the search
+# could not prove; the light it could add on a line is this share of the membrane's light at
+# score 1 (the weakest veil the search is meant to see), in proportion below.
+VEIL_SUSPICION = 0.7
+VEIL_HIDDEN_LIGHT = 0.03
 
 
 def score(frames: Sequence[np.ndarray], kit: Kit, *, window: int | None = None,
@@ -92,6 +98,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
             raise KitLayoutError(f"kit {kit.id} has {kit.windows} window(s); there is no "
                                  f"window {i}")
     hashes = [frame_sha256(f) for f in checked]
+    red_weights = TEXTURE_RED_WEIGHTS if lossless else (0.0,)
     per_frame: list[tuple[Located, dict[int, WindowMeasure]]] = []
     for f in checked:
         located = locate(f, kit.cassette, px_per_mm)
@@ -102,7 +109,7 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
                 measures[i] = measure_window(f, located.pose, kit.cassette, i, flat,
                                              rule.min_c_absorbance,
                                              located.metrics.get("blur_px", float("nan")),
-                                             texture_correction=lossless)
+                                             red_weights=red_weights, lossless=lossless)
         per_frame.append((located, measures))
 
     annotated = None
@@ -117,6 +124,20 @@ def score_windows(frames: Sequence[np.ndarray], kit: Kit, *,
 
         label_calls(annotated, results)
     return results
+
+
+def _line_sensitivity(od: float) -> float:
+    """Relative loss of a line's density per unit of light added over it (as a share of the
+    membrane's light), for small additions: (10**a - 1) / (a ln 10)."""
+    return 1.0 if od < 0.02 else (10.0 ** od - 1.0) / (od * math.log(10.0))
+
+
+def _veil_margin(ratio: float, c_od: float, t_od: float, veil_score: float) -> float:
+    """How far a veil that may be hiding (score at or above VEIL_SUSPICION) could move T/C."""
+    if veil_score < VEIL_SUSPICION:
+        return 0.0
+    light = veil_score * VEIL_HIDDEN_LIGHT
+    return ratio * light * max(_line_sensitivity(c_od), _line_sensitivity(t_od))
 
 
 def _frame_problems(located: Located, measure: WindowMeasure | None) -> list[Reason]:
@@ -146,6 +167,7 @@ def _combine(kit: Kit, index: int, per_frame: list[tuple[Located, dict[int, Wind
     rule = kit.decision_for(index)
     n = len(per_frame)
     good: list[tuple[LineMeasure, LineMeasure]] = []
+    veil_scores: list[float] = []
     measured: list[tuple[LineMeasure, LineMeasure]] = []
     failures: Counter[Reason] = Counter()
     first_failure: dict[Reason, dict[str, float]] = {}
@@ -167,6 +189,7 @@ def _combine(kit: Kit, index: int, per_frame: list[tuple[Located, dict[int, Wind
                 first_failure.setdefault(p, frame_figures)
         elif lines is not None:
             good.append(lines)
+            veil_scores.append(frame_figures.get("veil_score", 0.0))
 
     codes: list[Reason] = []
     call: Call
@@ -182,6 +205,17 @@ def _combine(kit: Kit, index: int, per_frame: list[tuple[Located, dict[int, Wind
         assert ratio is not None and spread is not None
         t_snr = float(np.median([t.snr for _, t in good]))
         call = decide(ratio, t_snr, rule)
+        margin = _veil_margin(ratio, float(np.median([c.od for c, _ in good])),
+                              float(np.median([max(t.od, 0.0) for _, t in good])),
+                              float(np.median(veil_scores)))
+        quality["veil_margin"] = margin
+        if call in (Call.POSITIVE, Call.NEGATIVE) and margin > 0 and (
+                decide(ratio - margin, t_snr, rule) is not call
+                or decide(ratio + margin, t_snr, rule) is not call):
+            # A veil the search could not prove may be moving this reading across a
+            # cut-off: a confident call whose error cannot be bounded is not given.
+            call = Call.INVALID
+            codes.append(Reason.GLARE)
         if call is Call.SUSPECT:
             codes.append(Reason.SUSPECT_BAND)
         if len(good) > 1 and spread > max(MAX_SPREAD, MAX_SPREAD * ratio):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from ..scoring._frames import SRGB_TO_LINEAR  # the scorer's own curve: one linear light
+from ..scoring import SRGB_TO_LINEAR  # the scorer's own curve: one linear light
 
 GREEN = 1
 

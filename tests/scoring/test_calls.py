@@ -9,8 +9,7 @@ import pytest
 
 from device_drivers.strip_sim import Defect, LineTruth, random_scene, render_scene
 from gateway.kits import Catalogue, Decision, Kit, Mode, sim_geometry
-from gateway.scoring import Reason, score, score_windows
-from gateway.scoring._decide import decide
+from gateway.scoring import Reason, decide, score, score_windows
 from protocol.messages import Call
 
 from .conftest import CARD3, CARD4, scene

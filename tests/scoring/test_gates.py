@@ -17,8 +17,7 @@ from device_drivers.strip_sim import (
     render_scene,
 )
 from gateway.kits import Catalogue, Kit, sim_geometry
-from gateway.scoring import Reason, score, score_windows
-from gateway.scoring._locate import locate
+from gateway.scoring import Reason, locate, score, score_windows
 from protocol.messages import Call
 
 from .conftest import CARD4, scene

@@ -11,7 +11,7 @@ import pytest
 
 from device_drivers.strip_sim import KIOSK_CAPTURE, LineTruth, random_scene, render_scene
 from gateway.kits import Kit, sim_geometry
-from gateway.scoring import _window, score
+from gateway.scoring import engine, score
 
 from .conftest import scene
 
@@ -43,7 +43,7 @@ def test_the_corrected_model_adds_no_bias(kit: Kit, monkeypatch: pytest.MonkeyPa
     # Full correction (green / red) on a quiet, texture-free, lossless scene: T and C of
     # different densities must still give the true T/C (the model divides the two blurred
     # colours rather than blurring their quotient).
-    monkeypatch.setattr(_window, "RED_WEIGHTS", (1.0,))
+    monkeypatch.setattr(engine, "TEXTURE_RED_WEIGHTS", (1.0,))
     spec = scene(kit, 11, t_c, c_od=0.8)
     spec = replace(spec, look=replace(spec.look, membrane_texture=0.0, line_unevenness=0.0),
                    camera=replace(spec.camera, jpeg_quality=None, shot_noise=0.0,

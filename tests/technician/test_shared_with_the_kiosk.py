@@ -82,7 +82,7 @@ def test_disk_limits_are_the_kiosks_storage_settings(tmp_path):
 
 
 def test_measure_uses_the_scorers_curve():
-    from gateway.scoring._frames import SRGB_TO_LINEAR
+    from gateway.scoring import SRGB_TO_LINEAR
 
     assert measure.SRGB_TO_LINEAR is SRGB_TO_LINEAR
     v = np.arange(256, dtype=np.float64) / 255.0
