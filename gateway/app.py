@@ -35,7 +35,7 @@ from .outbox import Outbox, read_clock_floor
 from .producers import ProducerRegistry
 from .readings import ReadingLog
 from .sealing import MessageSealer
-from .session import KioskSession, LotLedger, SessionParts, feed_scanner
+from .session import KioskSession, LotLedger, SessionConfig, SessionParts, feed_scanner
 from .settings import GatewaySettings
 from .station import StripStation
 from .storage import KioskDatabase
@@ -127,8 +127,8 @@ class Gateway:
             log.warning("%d session(s) were cut short by a restart: reported as abandoned",
                         recovered)
         session = KioskSession(SessionParts(
-            settings=settings, catalogue=catalogue, producers=producers, lots=lots,
-            issuer=issuer, station=station,
+            config=SessionConfig.from_settings(settings), catalogue=catalogue,
+            producers=producers, lots=lots, issuer=issuer, station=station,
             printer=devices.printer if devices is not None else None,
         ))
         sw = software_version()

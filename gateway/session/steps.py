@@ -33,32 +33,6 @@ class Step(StrEnum):
     ERROR = "error"              # a device or the reader failed during a test
 
 
-# The actions the screen may post, and the steps that offer each (None: every step).
-ACTIONS: dict[str, frozenset[Step] | None] = {
-    "start": frozenset({Step.IDLE}),
-    "language": None,
-    "keep_alive": None,
-    "cancel": None,
-    "scan": frozenset({Step.IDLE, Step.IDENTIFY, Step.PIN}),
-    "pick_producer": frozenset({Step.IDENTIFY}),
-    "enter_pin": frozenset({Step.PIN}),
-    "begin_registration": frozenset({Step.IDENTIFY}),
-    "register": frozenset({Step.REGISTER}),
-    "back": frozenset({Step.PIN, Step.REGISTER, Step.PRODUCT, Step.QUANTITY, Step.PANEL,
-                       Step.PREPARE}),
-    "choose_product": frozenset({Step.PRODUCT}),
-    "set_quantity": frozenset({Step.QUANTITY}),
-    "toggle_extra": frozenset({Step.PANEL}),
-    "confirm_panel": frozenset({Step.PANEL}),
-    "next_prep": frozenset({Step.PREPARE}),
-    "retest": frozenset({Step.RETEST, Step.ERROR}),
-    "issue": frozenset({Step.RESULTS}),
-    "reprint": frozenset({Step.CERTIFICATE}),
-    "void": frozenset({Step.CERTIFICATE}),
-    "finish": frozenset({Step.CERTIFICATE, Step.BLOCKED, Step.UNRESOLVED, Step.REFUSED,
-                         Step.ERROR}),
-}
-
 MACHINE_BUSY: frozenset[Step] = frozenset({Step.IDLE, Step.INCUBATING, Step.SCORING})
 """Steps without an inactivity timeout: nobody is there yet, or the machine is working."""
 

@@ -173,13 +173,14 @@ async def test_lot(gateway: Gateway, plan: FarmerPlan, rng: random.Random) -> Fa
             put_cassette(gateway, test.kit_id, truth, rng)
             outcome.cassettes += 1
             await wait_for(session, *(s for s in Step if s not in WORKING))
-            outcome.readings = len(session.person.reading_ids)
+            outcome.readings = len(session.person.lot.readings.reading_ids)
         elif step is Step.RETEST:
             await session.retest()
         elif step is Step.RESULTS:
             await session.issue()
         elif step is Step.CERTIFICATE:
-            outcome.certificate = session.person.certificate
+            issued = session.person.issued
+            outcome.certificate = issued.certificate if issued is not None else None
             break
         else:  # blocked, unresolved, refused, error
             if step in (Step.REFUSED, Step.ERROR):

@@ -88,8 +88,8 @@ async def identify_new_producer(session: KioskSession, *, name: str = "王建国
     await session.register(name=name, phone=phone, origin_code=origin, pin=pin,
                            origin_detail="一组")
     assert session.step is Step.PRODUCT, session.view.notice
-    assert session.person.producer is not None
-    return session.person.producer.producer_id
+    assert session.person.identity.producer is not None
+    return session.person.identity.producer.producer_id
 
 
 async def to_panel(session: KioskSession, product: str = "chives", quantity: str = "50",

@@ -86,7 +86,7 @@ def test_the_panel_prefers_one_card_to_three_strips_when_both_are_stocked(tmp_pa
             await gw.session.confirm_panel()
 
         aio.run(scenario())
-        assert [t.kit_id for t in gw.session.person.plan] == [CARD]
+        assert [t.kit_id for t in gw.session.person.testing.plan] == [CARD]
     finally:
         gw.close()
 

@@ -127,7 +127,7 @@ def test_every_waiting_screen_warns_then_times_out_and_wipes(kiosk, step):
     assert view.step is Step.IDLE
     assert view.producer is None and view.product_code is None and view.certificate is None
     assert view.results == () and view.refusals == ()
-    assert s.person.producer is None and s.person.results == {}
+    assert s.person.identity.producer is None and s.person.lot.readings.results == {}
 
 
 def test_a_timeout_on_the_insert_screen_abandons_the_lot_whose_strip_was_taken(kiosk):
@@ -190,4 +190,4 @@ def test_a_tap_just_before_the_timeout_is_never_overtaken_by_it(kiosk):
         await action
 
     aio.run(scenario())
-    assert s.step is Step.PREPARE and s.person.producer is not None
+    assert s.step is Step.PREPARE and s.person.identity.producer is not None

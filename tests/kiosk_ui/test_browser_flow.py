@@ -277,7 +277,7 @@ def test_a_returning_producer_an_unclear_strip_and_a_printer_out_of_paper(
         await page.wait_for_selector(".print-printed")
         # The timeout's warning (its timing is unit-tested): one tap to continue.
         session = w.session
-        session._deadline = session._now() + session.settings.session.warning_s - 1
+        session._deadline = session._now() + session.config.warning_s - 1
         await session.tick()
         await page.wait_for_selector(".overlay")
         await w.shot("05-still-there")
