@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from device_drivers import DeviceError
+from protocol import CommandName
 
 from .alarms import AlarmBook
 from .calibration import CalibrationBook
@@ -30,7 +31,7 @@ from .identity import DeviceIdentity
 from .issuance import CertificateIssuer
 from .kit_stock import KitStockBook
 from .kits import Catalogue, load_catalogue
-from .link import MqttLink
+from .link import CommandHandler, LinkState, MqttLink
 from .outbox import Outbox, read_clock_floor
 from .producers import ProducerRegistry
 from .readings import ReadingLog
@@ -78,7 +79,15 @@ class Gateway:
     station: StripStation | None = None
 
     @classmethod
-    def open(cls, settings: GatewaySettings, *, clock: KioskClock | None = None) -> Gateway:
+    def open(cls, settings: GatewaySettings, *, clock: KioskClock | None = None,
+             commands: Mapping[str, CommandHandler] | None = None) -> Gateway:
+        """Build the kiosk's parts from validated settings.
+
+        Args:
+            clock: the kiosk's clock (default: the system's, as the settings say).
+            commands: commands answered beside the built-in ones (``diagnostics``), or
+                replacing them, by name; the link's table is fixed once built.
+        """
         data_dir: Path = settings.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         clock = clock or KioskClock(trust_system_clock=settings.clock.trust_system_clock)
@@ -142,6 +151,12 @@ class Gateway:
                                        extra=lambda: {**_kiosk_telemetry(stock, calibrations,
                                                                          devices, settings),
                                                       **trust.telemetry()})
+        link_state = LinkState()
+        answers: dict[str, CommandHandler] = {
+            CommandName.DIAGNOSTICS: diagnostics_command(
+                LiveKiosk(settings, db, catalogue, clock, devices, lambda: link_state)),
+            **(commands or {}),
+        }
         link = MqttLink(
             settings.broker, settings.link, outbox, sealer,
             trust=trust,
@@ -150,9 +165,9 @@ class Gateway:
             station_id=settings.device.station_id,
             telemetry=telemetry,
             roster=lambda roster: asyncio.to_thread(producers.apply_roster, roster),
+            commands=answers,
+            state=link_state,
         )
-        link.commands["diagnostics"] = diagnostics_command(
-            LiveKiosk(settings, db, catalogue, clock, devices, lambda: link.state))
         return cls(settings, clock, identity, db, sealer, outbox, readings, issuer, telemetry,
                    link, catalogue, stock, calibrations, alarms, disk, producers, lots, session,
                    devices, station)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from protocol import EventName, event_topic
-from protocol.codec import EVENT_KINDS, EVENT_MODELS
+from protocol.registry import LEDGER_TYPES
 
 from .sealing import MessageSealer, Sealed
 from .storage import KioskDatabase, kv
@@ -38,19 +38,11 @@ class LedgerKind:
     priority: int  # lower is published first
 
 
-PRIORITIES: dict[EventName, int] = {
-    EventName.CERTIFICATE: 0,
-    EventName.TEST: 0,
-    EventName.LOT: 0,
-    EventName.PRODUCER: 1,
-    EventName.ALARM: 2,
-}
-"""The kiosk's own part of the ledger table: which events are published first."""
-
 LEDGER_KINDS: dict[EventName, LedgerKind] = {
-    event: LedgerKind(event, EVENT_KINDS[event], model, PRIORITIES[event])
-    for event, model in EVENT_MODELS.items()
+    t.event: LedgerKind(t.event, t.kind, t.model, t.priority)
+    for t in LEDGER_TYPES if t.event is not None and t.priority is not None
 }
+"""Every ledger event the outbox carries, with its publishing priority (``protocol.registry``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,14 +107,14 @@ def test_forged_acks_make_the_kiosk_forget_nothing(tmp_path, mosquitto) -> None:
 
 
 def test_forged_rosters_and_commands_change_nothing_and_run_nothing(tmp_path, mosquitto) -> None:
-    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     runs: list[str] = []
 
     async def diagnostics(command):
         runs.append(command.cmd_id)
         return {}
 
-    gw.link.commands["diagnostics"] = diagnostics
+    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url),
+                      commands={"diagnostics": diagnostics})
     forger = generate_private_key()
     farmer = [{"producer_id": "P-1", "name": "郭金凤", "phone": "13912340000",
                "origin_code": "370902", "pin_hash": hash_pin("7777")}]

@@ -215,8 +215,8 @@ def test_commands_are_answered(tmp_path, mosquitto):
     async def ping(command):
         return {"pong": command.args.get("n", 0) + 1}
 
-    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
-    gw.link.commands["ping"] = ping
+    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url),
+                      commands={"ping": ping})
     results: list[dict] = []
     cloud = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     cloud.on_message = lambda c, u, m: results.append(json.loads(m.payload))
