@@ -128,7 +128,7 @@ class StripStation:
         self.disk = disk
 
     def _today(self) -> date:
-        return self.clock.now().time.astimezone(self.timezone).date()
+        return self.clock.today(self.timezone)
 
     # ------------------------------------------------------------------ readiness
 

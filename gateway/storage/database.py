@@ -19,6 +19,14 @@ from pathlib import Path
 
 from .migrations import MIGRATIONS
 
+FILENAME = "kiosk.db"
+
+
+def database_path(data_dir: Path) -> Path:
+    """Where a kiosk whose data folder is ``data_dir`` keeps its database (the one place that
+    says so)."""
+    return data_dir / FILENAME
+
 
 class StorageError(Exception):
     """The kiosk database cannot be opened or written (disk full, read-only, corrupt)."""
@@ -26,6 +34,8 @@ class StorageError(Exception):
 
 class KioskDatabase:
     def __init__(self, path: Path) -> None:
+        """Open (creating and migrating) the database file at ``path``; a kiosk's is
+        ``in_folder(data_dir)``."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -41,6 +51,11 @@ class KioskDatabase:
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._migrate()
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> KioskDatabase:
+        """The kiosk database of the data folder ``data_dir``."""
+        return cls(database_path(data_dir))
 
     def _migrate(self) -> None:
         with self.transaction() as conn:
