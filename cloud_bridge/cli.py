@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cloud_bridge.errors import BridgeError
 from cloud_bridge.settings import (
     BridgeSettings,
     ConfigError,
@@ -111,8 +112,11 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-class CommandError(Exception):
+class CommandError(BridgeError):
     """A problem the user can fix; printed as one line."""
+
+    code = "command_line"
+    translation_key = "error.command_line"
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)

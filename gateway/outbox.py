@@ -24,6 +24,7 @@ from typing import Any
 from protocol import EventName, event_topic
 from protocol.registry import LEDGER_TYPES
 
+from .errors import LinkError
 from .sealing import MessageSealer, Sealed
 from .storage import KioskDatabase, kv
 
@@ -70,9 +71,12 @@ class OutboxStats:
     """When the link connected, if it is connected now (as the running gateway last noted)."""
 
 
-class AckBeyondLedger(Exception):
+class AckBeyondLedger(LinkError, ValueError):
     """The cloud acknowledged a seq this kiosk never made: another device uses this identity,
     or this kiosk's database was replaced. Nothing is marked acked."""
+
+    code = "ack_beyond_ledger"
+    translation_key = "error.ack_beyond_ledger"
 
 
 class Outbox:

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, updat
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_bridge.errors import IngestError
 from cloud_bridge.registry import producers
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
@@ -48,8 +49,10 @@ _EXISTING_PG = text("""
 """)
 
 
-class BulkInsertRefused(Exception):
+class BulkInsertRefused(IngestError):
     """The bulk insert hit a constraint: roll back and redo the batch carefully."""
+
+    code = "bulk_insert_refused"
 
 
 @dataclass(slots=True)

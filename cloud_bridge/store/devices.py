@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.errors import StoreError
 from cloud_bridge.patterns import PLACE_CODE_PATTERN, STATION_PATTERN, reserved_reason
 from cloud_bridge.registry.broker_auth import mosquitto_hash, new_password
 from protocol import ProtocolError, check_device_id, load_public_key
@@ -35,12 +36,17 @@ _STATION_RE = re.compile(STATION_PATTERN)
 _PLACE_RE = re.compile(PLACE_CODE_PATTERN)
 
 
-class EnrolmentError(ValueError):
+class EnrolmentError(StoreError, ValueError):
     """A device that cannot be enrolled or retired as asked; the message says why."""
 
+    code = "enrolment"
+    translation_key = "error.enrolment"
 
-class DeviceNotFound(EnrolmentError):
+
+class DeviceNotFound(EnrolmentError, LookupError):
     """No device has this id."""
+
+    code = "device_not_found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,8 @@ def enroll_device(
 
 class ConfirmationMismatch(EnrolmentError):
     """The device id typed to confirm does not match the device."""
+
+    code = "confirmation_mismatch"
 
 
 def _confirm(device_id: str, confirm: str | None, reason: str | None, what: str) -> str:

@@ -15,7 +15,7 @@ from .lots import LotLedger
 from .machine import ACTION_FIELDS, ACTION_TABLE, ACTIONS, LANGUAGES, KioskSession
 from .panel import PlannedTest, extra_choices, plan_panel
 from .preparation import STEPS_BY_CATEGORY, picture_for, steps_for
-from .receipts import certificate_receipt, producer_card_receipt
+from .receipts import PrintStatus, certificate_receipt, print_receipt, producer_card_receipt
 from .running import TestRun, TestRunConfig, Verdict
 from .scanning import feed_scanner
 from .steps import (
@@ -57,6 +57,7 @@ __all__ = [
     "LotStateError",
     "Notice",
     "PlannedTest",
+    "PrintStatus",
     "ProducerView",
     "RefusalView",
     "SessionConfig",
@@ -73,6 +74,7 @@ __all__ = [
     "feed_scanner",
     "picture_for",
     "plan_panel",
+    "print_receipt",
     "producer_card_receipt",
     "steps_for",
     "units_for",

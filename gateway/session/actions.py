@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from ..errors import SessionError
 from .steps import Step
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
@@ -77,8 +78,11 @@ def _moves(name: str, steps: frozenset[Step], leads_to: Moves) -> frozenset[tupl
     return frozenset((source, target) for source in steps for target in leads_to)
 
 
-class WrongStep(Exception):
+class WrongStep(SessionError, LookupError):
     """An action that the current step does not offer (a stale screen, or a bug in a test)."""
+
+    code = "wrong_step"
+    translation_key = "error.wrong_step"
 
     def __init__(self, action: str, step: Step) -> None:
         super().__init__(f"{action} is not possible on the {step.value} step")
@@ -86,8 +90,10 @@ class WrongStep(Exception):
         self.step = step
 
 
-class IllegalTransition(RuntimeError):
+class IllegalTransition(SessionError, RuntimeError):
     """The session was about to enter a step by a transition nobody declared (a bug)."""
+
+    code = "illegal_transition"
 
     def __init__(self, source: Step, target: Step) -> None:
         super().__init__(f"no declared transition from {source.value} to {target.value}")

@@ -27,7 +27,7 @@ from ..kits import Catalogue
 from ..producers import KnownProducer
 from .lot import LotDraft
 from .lots import LotLedger
-from .receipts import certificate_receipt, print_receipt
+from .receipts import PrintStatus, certificate_receipt, print_receipt
 from .units import CERTIFICATE_UNIT
 
 VOID_REASONS: dict[str, str] = {
@@ -92,7 +92,7 @@ class CertificateDesk:
             issued_lot, readings, names, same_transaction=outcome)
         return issued.certificate
 
-    def print(self, certificate: Certificate) -> str:
+    def print(self, certificate: Certificate) -> PrintStatus:
         """Print the certificate; returns the print status the screen shows. Blocking."""
         content = certificate_receipt(certificate, station_name=self.config.station_name,
                                       timezone=self.issuer.timezone)

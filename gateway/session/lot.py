@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from protocol import Call, StripReading
 
+from ..errors import SessionError
+
 
 class LotState(StrEnum):
     NEW = "new"                # nothing written for it: no strip used yet
@@ -49,8 +51,10 @@ LOT_MOVES: dict[LotState, frozenset[LotState]] = {
 """Where a lot may go from each state (a re-opened panel updates an open lot's details)."""
 
 
-class LotStateError(RuntimeError):
+class LotStateError(SessionError, RuntimeError):
     """A lot was moved along a path ``LOT_MOVES`` does not allow (a bug)."""
+
+    code = "lot_state"
 
 
 @dataclass

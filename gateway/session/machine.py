@@ -23,13 +23,12 @@ import asyncio
 import logging
 from typing import Any
 
-from device_drivers import DeviceError
 from protocol import LotOutcome
 
+from ..errors import GatewayError
 from ..pin_lockout import PinLock
 from ..pins import PIN_PATTERN
 from ..producers import KnownProducer, RegistrationError
-from ..scoring import ScoringError
 from ..station import CassetteTimeout, Phase, Progress, StationRefused
 from ..storage import StorageError
 from .actions import WORKING, Action, WrongStep, action, declared_actions, transitions
@@ -39,7 +38,7 @@ from .lot import LotState
 from .panel import plan_panel
 from .person import Issued
 from .preparation import steps_for
-from .receipts import print_receipt, producer_card_receipt
+from .receipts import PrintStatus, print_receipt, producer_card_receipt
 from .running import TestRun, TestRunConfig, Verdict
 from .steps import Notice, RefusalView, SessionView, Step
 from .units import CERTIFICATE_UNIT, MAX_QUANTITY, units_for
@@ -226,7 +225,8 @@ class KioskSession(SessionCore):
                 print_receipt, self.parts.printer,
                 producer_card_receipt(producer.name, producer.producer_id, card))
         self.person.identity.producer = producer
-        code = "notice.registered" if status == "printed" else "notice.registered_no_card"
+        code = ("notice.registered" if status is PrintStatus.PRINTED
+                else "notice.registered_no_card")
         self._go(Step.PRODUCT, Notice(code, {"name": producer.name}))
 
     # ------------------------------------------------------------------ the lot
@@ -382,9 +382,10 @@ class KioskSession(SessionCore):
             self._test_task = None
             await self._end("no cassette was put in the tray")
             return
-        except (DeviceError, ScoringError, StorageError, OSError) as exc:
-            # A storage error after the station recorded the readings: noting them on the lot
-            # or closing it failed. Without this the screen would stay on "scoring" for good.
+        except GatewayError as exc:
+            # The strip is spent (a device, the scorer, the disk: ``exc.code``), or the
+            # readings are recorded but noting them on the lot or closing it failed. Without
+            # this the screen would stay on "scoring" for good.
             self._test_failed(kit_id, exc)
             return
         self._test_task = None
@@ -394,10 +395,10 @@ class KioskSession(SessionCore):
                             {"done": run.index, "total": len(run.plan)})
         self._go(VERDICT_STEP[verdict], notice)
 
-    def _test_failed(self, kit_id: str, exc: Exception) -> None:
-        log.error("test of %s failed: %s", kit_id, exc)
-        self.person.error_code = ("device" if isinstance(exc, DeviceError) else
-                                  "scoring" if isinstance(exc, ScoringError) else "storage")
+    def _test_failed(self, kit_id: str, exc: GatewayError) -> None:
+        log.error("test of %s failed (%s): %s", kit_id, exc.code, exc)
+        self.person.error_code = exc.code
+        self.person.error_key = exc.translation_key
         self._test_task = None
         self._go(Step.ERROR)
 
@@ -434,7 +435,8 @@ class KioskSession(SessionCore):
                                                   p.lot, replaces)
         except StorageError as exc:
             log.error("could not issue the certificate: %s", exc)
-            p.error_code = "storage"
+            p.error_code = exc.code
+            p.error_key = exc.translation_key
             self._go(Step.ERROR)
             return
         p.lot.move(LotState.CERTIFIED)
@@ -446,10 +448,8 @@ class KioskSession(SessionCore):
         issued = self.person.issued
         assert issued is not None
         issued.print_status = await asyncio.to_thread(self.desk.print, issued.certificate)
-        notice = None
-        if issued.print_status != "printed":
-            notice = Notice(f"notice.print_{issued.print_status}", level="error")
-        self.notice = notice
+        key = issued.print_status.notice_key
+        self.notice = Notice(key, level="error") if key is not None else None
         self._touch()
 
     @action(Step.CERTIFICATE)
@@ -461,7 +461,7 @@ class KioskSession(SessionCore):
             self._say(Notice("notice.voided", level="error"))
             return
         async with self._busy:
-            issued.print_status = "printing"
+            issued.print_status = PrintStatus.PRINTING
             self._touch()
             await self._print()
 

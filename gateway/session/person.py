@@ -21,6 +21,7 @@ from protocol import Certificate
 
 from ..producers import KnownProducer
 from .lot import LotDraft
+from .receipts import PrintStatus
 from .steps import ProducerView, RefusalView
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Issued:
     """The lot's certificate (the last one issued) and its printing."""
 
     certificate: Certificate
-    print_status: str = "printing"
+    print_status: PrintStatus = PrintStatus.PRINTING
 
 
 @dataclass
@@ -55,4 +56,6 @@ class Person:
     issued: Issued | None = None
     refusals: tuple[RefusalView, ...] = ()
     error_code: str | None = None
-    """Why the session is on the error step (a catalogue code: device, scoring, storage)."""
+    """Why the session is on the error step: the error's code (device, scoring, storage...)."""
+    error_key: str | None = None
+    """The catalogue key of the words for it (the error's ``translation_key``)."""

@@ -20,8 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from device_drivers import DeviceError
 from protocol import Call, LotOutcome
 
+from ..errors import DeviceFailed, GatewayError, RecordingFailed, ScoringFailed
+from ..scoring import ScoringError
 from ..station import Progress, StripStation, TestRequest
 from .lot import LotDraft, LotState
 from .lots import LotLedger
@@ -111,8 +114,13 @@ class TestRun:
                   cassette_deadline: Callable[[], float]) -> Verdict:
         """Run the cassette under way through the station, record and judge its readings.
 
-        Raises what ``StripStation.run`` raises, and ``StorageError`` when the readings were
-        recorded but noting them on the lot (or closing it) failed.
+        Raises:
+            StationRefused: the kit, the calibration or a device stops the test.
+            CassetteTimeout: nobody put the cassette in.
+            CassetteFailed: the strip is spent and gave no readings; its ``code`` says why
+                (``device``, ``scoring``, ``storage``).
+            StorageError: the readings were recorded but noting them on the lot (or closing
+                it) failed.
         """
         self.progress = None  # until the station has taken the strip and opened the tray
         request = TestRequest(
@@ -120,8 +128,19 @@ class TestRun:
             product_code=self.lot.product_code or "", session_id=self.session_id,
             producer_id=self.producer_id, attempt=self.attempt,
         )
-        result = await self.station.run(request, on_progress,
-                                        cassette_deadline=cassette_deadline)
+        try:
+            result = await self.station.run(request, on_progress,
+                                            cassette_deadline=cassette_deadline)
+        except GatewayError:
+            raise
+        # Where the other packages' error trees enter the kiosk's flow: a device driver
+        # (which imports nothing of ours) or the scorer failed, or a file could not be kept.
+        except DeviceError as exc:
+            raise DeviceFailed(str(exc)) from exc
+        except ScoringError as exc:
+            raise ScoringFailed(str(exc)) from exc
+        except OSError as exc:
+            raise RecordingFailed(str(exc)) from exc
         for recorded, score in zip(result.readings, result.scores, strict=True):
             self.lot.readings.add(recorded.reading, score.reason_codes)
         await asyncio.to_thread(self.lots.add_readings, self.session_id,

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .receipts import PrintStatus
+
 
 class Step(StrEnum):
     IDLE = "idle"                # the welcome screen; nobody's data in memory
@@ -102,7 +104,7 @@ class CertificateView:
     unit: str
     promisor_name: str
     issued_at: str
-    print_status: str  # printing, printed, out_of_paper, offline, failed, no_printer
+    print_status: PrintStatus
     voided: bool = False
 
 
@@ -133,4 +135,6 @@ class SessionView:
     results: tuple[AnalyteResult, ...] = ()
     refusals: tuple[RefusalView, ...] = ()
     error_code: str | None = None
+    error_key: str | None = None
+    """The catalogue key of the error step's words (the error's translation key)."""
     certificate: CertificateView | None = None

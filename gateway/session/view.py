@@ -100,5 +100,6 @@ def make_view(*, version: int, step: Step, notice: Notice | None, person: Person
         results=results,
         refusals=person.refusals,
         error_code=person.error_code,
+        error_key=person.error_key,
         certificate=cert,
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import StorageError
 from .migrations import MIGRATIONS
 
 FILENAME = "kiosk.db"
@@ -26,10 +27,6 @@ def database_path(data_dir: Path) -> Path:
     """Where a kiosk whose data folder is ``data_dir`` keeps its database (the one place that
     says so)."""
     return data_dir / FILENAME
-
-
-class StorageError(Exception):
-    """The kiosk database cannot be opened or written (disk full, read-only, corrupt)."""
 
 
 class KioskDatabase:
