@@ -50,8 +50,8 @@ def _actor() -> str:
 
 @_guarded
 def cmd_key_add(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.errors import RegistryError
-    from cloud_bridge.registry.keys import create_key
+    from cloud_bridge.domain.errors import RegistryError
+    from cloud_bridge.domain.keys import create_key
 
     settings = settings_from(args)
     try:
@@ -66,7 +66,7 @@ def cmd_key_add(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_key_list(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.keys import list_keys
+    from cloud_bridge.domain.keys import list_keys
 
     with _session(settings_from(args)) as session:
         for row in list_keys(session):
@@ -77,8 +77,8 @@ def cmd_key_list(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_key_revoke(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.errors import RegistryError
-    from cloud_bridge.registry.keys import revoke_key
+    from cloud_bridge.domain.errors import RegistryError
+    from cloud_bridge.domain.keys import revoke_key
 
     try:
         with _session(settings_from(args)) as session, session.begin():
@@ -91,7 +91,7 @@ def cmd_key_revoke(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_prune(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.prune import prune
+    from cloud_bridge.domain.prune import prune
 
     settings = settings_from(args)
     days = args.days if args.days is not None else settings.retention.days

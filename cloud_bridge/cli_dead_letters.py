@@ -94,8 +94,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_show(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import details
-    from cloud_bridge.registry.errors import RegistryError
 
     with _session(settings_from(args)) as session:
         try:
@@ -147,8 +147,8 @@ def describe(found: Any, *, full_payload: bool = False) -> list[str]:
 
 @_guarded
 def cmd_replay(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import replay
-    from cloud_bridge.registry.errors import RegistryError
 
     settings = settings_from(args)
     with _session(settings):  # checks the schema first
@@ -171,8 +171,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_discard(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import details, discard
-    from cloud_bridge.registry.errors import RegistryError
 
     settings = settings_from(args)
     with _session(settings) as session:

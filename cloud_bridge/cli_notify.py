@@ -77,7 +77,7 @@ def register(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _registry(call: Any) -> Any:
-    from cloud_bridge.registry.errors import RegistryError
+    from cloud_bridge.domain.errors import RegistryError
 
     try:
         return call()

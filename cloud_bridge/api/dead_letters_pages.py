@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from cloud_bridge.domain.keys import Principal
 from cloud_bridge.ingest import resolution
-from cloud_bridge.registry.keys import Principal
 from cloud_bridge.store.models import DeadLetterState
 from cloud_bridge.store.registry_models import Role
 

@@ -22,8 +22,8 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, updat
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_bridge.domain import producers
 from cloud_bridge.errors import IngestError
-from cloud_bridge.registry import producers
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
 from cloud_bridge.store.ingest_models import LedgerSkip

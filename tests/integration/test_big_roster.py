@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from cloud_bridge.domain import roster
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.pki import init_ca, issue
-from cloud_bridge.registry import roster
 from cloud_bridge.store import LedgerRecord, make_engine, migrate, session_factory
 from cloud_bridge.store.devices import enroll_device
 from gateway.app import Gateway
