@@ -24,7 +24,7 @@ from .deps import (
     writers,
 )
 from .public import issue_time
-from .views import CertificateView, CheckView, ErrorView, certificate_view
+from .responses import CertificateView, CheckView, ErrorView, certificate_view
 
 router = APIRouter(tags=["market and supervisor"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -49,7 +49,7 @@ from .deps import readers
 from .errors import ApiError
 from .pages import STATIC, make_templates, render
 from .ratelimit import PublicRateLimit, TokenBucket
-from .views import ErrorView, HealthView, IngestHealthView, WorkerHealthView
+from .responses import ErrorView, HealthView, IngestHealthView, WorkerHealthView
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from .deps import COOKIE, presented_key, presented_session, principal, readers, 
 from .errors import ApiError
 from .pages import render
 from .public import check_token, issue_time
-from .views import certificate_view
+from .responses import certificate_view
 
 router = APIRouter(include_in_schema=False)
 

@@ -25,7 +25,7 @@ from cloud_bridge.store.registry_models import Role
 from .dashboard import _page, _staff, csrf_token
 from .deps import readers, require, settings_of, writers
 from .errors import ApiError
-from .views import ErrorView
+from .responses import ErrorView
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorView} for s in (401, 403, 404,

@@ -37,7 +37,7 @@ from .deps import (
     writers,
 )
 from .errors import ApiError
-from .operator_views import (
+from .operator_responses import (
     AlertView,
     CertificateRow,
     CountView,
@@ -59,7 +59,7 @@ from .operator_views import (
     StatsView,
     WhoAmI,
 )
-from .views import ErrorView
+from .responses import ErrorView
 
 router = APIRouter(tags=["operator"])
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorView} for s in (401, 403, 404,

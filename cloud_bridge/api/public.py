@@ -25,7 +25,7 @@ from cloud_bridge.store.models import LatestTelemetry, LedgerRecord
 from .deps import TokenPath, readers
 from .errors import ApiError
 from .pages import render
-from .views import CertificateView, ErrorView, certificate_view
+from .responses import CertificateView, ErrorView, certificate_view
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
