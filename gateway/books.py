@@ -16,11 +16,11 @@ from .clock import KioskClock
 from .identity import DeviceIdentity
 from .issuance import CertificateIssuer
 from .kit_stock import KitStockBook
+from .lots import LotLedger
 from .outbox import Outbox, read_clock_floor
 from .producers import ProducerRegistry
 from .readings import ReadingLog
 from .sealing import MessageSealer
-from .session import LotLedger
 from .settings import GatewaySettings
 from .storage import KioskDatabase
 

@@ -6,12 +6,12 @@ events are declared, ``machine`` for the flow, ``running`` for the cassettes, ``
 the certificate, ``lot`` for the lot's state and ``lots`` for what reaches the supervisor.
 """
 
+from ..lots import LotLedger
 from .actions import EVENTS, WORKING, Action, Event, IllegalTransition, WrongStep
 from .config import SessionConfig
 from .core import SessionParts
 from .issuing import VOID_REASONS, CertificateDesk, DeskConfig
 from .lot import LOT_MOVES, LotDraft, LotReadings, LotState, LotStateError
-from .lots import LotLedger
 from .machine import ACTION_FIELDS, ACTION_TABLE, ACTIONS, LANGUAGES, KioskSession
 from .panel import PlannedTest, extra_choices, plan_panel
 from .preparation import STEPS_BY_CATEGORY, picture_for, steps_for

@@ -27,12 +27,12 @@ from device_drivers import Printer
 from ..cancellation import cancel_and_wait
 from ..issuance import CertificateIssuer
 from ..kits import Catalogue
+from ..lots import LotLedger
 from ..producers import ProducerRegistry
 from ..station import StripStation
 from .actions import Action, IllegalTransition, WrongStep
 from .config import SessionConfig
 from .issuing import CertificateDesk, DeskConfig
-from .lots import LotLedger
 from .person import Person
 from .steps import MACHINE_BUSY, Notice, ProducerView, SessionView, Step
 from .view import make_view, producer_view

@@ -24,9 +24,9 @@ from protocol import Call, Certificate, LotOutcome
 
 from ..issuance import CertificateIssuer, IssuanceRefused, Lot, Promisor
 from ..kits import Catalogue
+from ..lots import LotLedger
 from ..producers import KnownProducer
 from .lot import LotDraft
-from .lots import LotLedger
 from .receipts import PrintStatus, certificate_receipt, print_receipt
 from .units import CERTIFICATE_UNIT
 

@@ -24,10 +24,10 @@ from device_drivers import DeviceError
 from protocol import Call, LotOutcome
 
 from ..errors import DeviceFailed, GatewayError, RecordingFailed, ScoringFailed
+from ..lots import LotLedger
 from ..scoring import ScoringError
 from ..station import Progress, StripStation, TestRequest
 from .lot import LotDraft, LotState
-from .lots import LotLedger
 from .panel import PlannedTest
 
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 
 from protocol import EventName, LotOutcome
 
-from ..outbox import Outbox
-from ..storage import KioskDatabase
+from .outbox import Outbox
+from .storage import KioskDatabase
 
 POWER_LOST_NOTE = "the kiosk restarted during this session (power loss or crash)"
 
