@@ -16,10 +16,10 @@ from .clock import KioskClock
 from .identity import DeviceIdentity
 from .issuance import CertificateIssuer
 from .kit_stock import KitStockBook
-from .lots import LotLedger
+from .lots import LotBook
 from .outbox import Outbox, read_clock_floor
-from .producers import ProducerRegistry
-from .readings import ReadingLog
+from .producers import ProducerBook
+from .readings import ReadingBook
 from .sealing import MessageSealer
 from .settings import GatewaySettings
 from .storage import KioskDatabase
@@ -30,10 +30,10 @@ class KioskBooks:
     db: KioskDatabase
     sealer: MessageSealer
     outbox: Outbox
-    readings: ReadingLog
+    readings: ReadingBook
     issuer: CertificateIssuer
-    producers: ProducerRegistry
-    lots: LotLedger
+    producers: ProducerBook
+    lots: LotBook
     alarms: AlarmBook
     stock: KitStockBook
     calibrations: CalibrationBook
@@ -57,15 +57,15 @@ class KioskBooks:
             db=db,
             sealer=sealer,
             outbox=outbox,
-            readings=ReadingLog(db, outbox),
+            readings=ReadingBook(db, outbox),
             issuer=CertificateIssuer(
                 db, outbox, clock, station_id=device.station_id, place_code=device.place_code,
                 public_base_url=settings.cloud.public_base_url, timezone=settings.clock.zone()),
-            producers=ProducerRegistry(
+            producers=ProducerBook(
                 db, outbox, clock, device_id=identity.device_id,
                 station_id=device.station_id, pin_attempts=settings.session.pin_attempts,
                 pin_max_failures=settings.session.pin_max_failures),
-            lots=LotLedger(db, outbox),
+            lots=LotBook(db, outbox),
             alarms=AlarmBook(db, outbox),
             stock=KitStockBook(db),
             calibrations=CalibrationBook(

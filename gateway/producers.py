@@ -88,7 +88,7 @@ class KnownProducer:
         return "*" * max(0, min(4, len(digits) - 4)) + digits[-4:]
 
 
-class ProducerRegistry:
+class ProducerBook:
     def __init__(self, db: KioskDatabase, outbox: Outbox, clock: KioskClock, *,
                  device_id: str, station_id: str, pin_attempts: int = 3,
                  pin_max_failures: int = 9) -> None:

@@ -6,7 +6,7 @@ events are declared, ``machine`` for the flow, ``running`` for the cassettes, ``
 the certificate, ``lot`` for the lot's state and ``lots`` for what reaches the supervisor.
 """
 
-from ..lots import LotLedger
+from ..lots import LotBook
 from .actions import EVENTS, WORKING, Action, Event, IllegalTransition, WrongStep
 from .config import SessionConfig
 from .core import SessionParts
@@ -51,7 +51,7 @@ __all__ = [
     "IllegalTransition",
     "KioskSession",
     "LotDraft",
-    "LotLedger",
+    "LotBook",
     "LotReadings",
     "LotState",
     "LotStateError",

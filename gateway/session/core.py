@@ -27,8 +27,8 @@ from device_drivers import Printer
 from ..cancellation import cancel_and_wait
 from ..issuance import CertificateIssuer
 from ..kits import Catalogue
-from ..lots import LotLedger
-from ..producers import ProducerRegistry
+from ..lots import LotBook
+from ..producers import ProducerBook
 from ..station import StripStation
 from .actions import Action, IllegalTransition, WrongStep
 from .config import SessionConfig
@@ -48,8 +48,8 @@ class SessionParts:
 
     config: SessionConfig
     catalogue: Catalogue
-    producers: ProducerRegistry
-    lots: LotLedger
+    producers: ProducerBook
+    lots: LotBook
     issuer: CertificateIssuer
     station: StripStation | None
     printer: Printer | None

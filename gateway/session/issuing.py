@@ -24,7 +24,7 @@ from protocol import Call, Certificate, LotOutcome
 
 from ..issuance import CertificateIssuer, IssuanceRefused, Lot, Promisor
 from ..kits import Catalogue
-from ..lots import LotLedger
+from ..lots import LotBook
 from ..producers import KnownProducer
 from .lot import LotDraft
 from .receipts import PrintStatus, certificate_receipt, print_receipt
@@ -45,7 +45,7 @@ class DeskConfig:
 
 class CertificateDesk:
     def __init__(self, config: DeskConfig, *, issuer: CertificateIssuer,
-                 printer: Printer | None, lots: LotLedger, catalogue: Catalogue) -> None:
+                 printer: Printer | None, lots: LotBook, catalogue: Catalogue) -> None:
         self.config = config
         self.issuer = issuer
         self.printer = printer

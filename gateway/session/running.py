@@ -24,7 +24,7 @@ from device_drivers import DeviceError
 from protocol import Call, LotOutcome
 
 from ..errors import DeviceFailed, GatewayError, RecordingFailed, ScoringFailed
-from ..lots import LotLedger
+from ..lots import LotBook
 from ..scoring import ScoringError
 from ..station import Progress, StripStation, TestRequest
 from .lot import LotDraft, LotState
@@ -55,7 +55,7 @@ class TestRun:
     __test__ = False  # not a pytest class
 
     def __init__(self, plan: Sequence[PlannedTest], lot: LotDraft, *, config: TestRunConfig,
-                 station: StripStation, lots: LotLedger, session_id: str,
+                 station: StripStation, lots: LotBook, session_id: str,
                  producer_id: str | None, prep_steps: tuple[str, ...]) -> None:
         if not plan:
             raise ValueError("a test run needs at least one planned cassette")

@@ -34,7 +34,7 @@ async def main(data_dir: Path, point: str) -> int:
     gw = ready_gateway(data_dir, kits=(CARD,), station={"incubation_time_scale": 0.02})
     session = gw.session
     if point == "in_certificate_transaction":
-        original = lots.LotLedger.close
+        original = lots.LotBook.close
 
         def close(self, session_id, outcome, **kwargs):  # type: ignore[no-untyped-def]
             if outcome is LotOutcome.CERTIFIED:
@@ -42,7 +42,7 @@ async def main(data_dir: Path, point: str) -> int:
                 power_cut()
             return original(self, session_id, outcome, **kwargs)
 
-        lots.LotLedger.close = close  # type: ignore[method-assign]
+        lots.LotBook.close = close  # type: ignore[method-assign]
     if point == "before_printing":
         issuing.print_receipt = lambda *args: power_cut()  # type: ignore[assignment]
     await identify_new_producer(session)
