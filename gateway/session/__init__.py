@@ -6,7 +6,6 @@ events are declared, ``machine`` for the flow, ``running`` for the cassettes, ``
 the certificate, ``lot`` for the lot's state and ``lots`` for what reaches the supervisor.
 """
 
-from ..lots import LotBook
 from .actions import EVENTS, WORKING, Action, Event, IllegalTransition, WrongStep
 from .config import SessionConfig
 from .core import SessionParts
@@ -51,7 +50,6 @@ __all__ = [
     "IllegalTransition",
     "KioskSession",
     "LotDraft",
-    "LotBook",
     "LotReadings",
     "LotState",
     "LotStateError",
