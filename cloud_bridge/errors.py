@@ -2,7 +2,7 @@
 
 ``BridgeError`` is the root of every error the cloud's own code raises; each subsystem has a
 base — ``StoreError`` (the database), ``IngestError`` (the workers), ``RegistryError`` (the
-business rules, ``cloud_bridge.registry.errors``), ``BrokerError`` (provisioning the broker),
+business rules, ``cloud_bridge.domain.errors``), ``BrokerError`` (provisioning the broker),
 ``NotifyError`` (``cloud_bridge.notify.errors``) — and the rest are leaves of the root
 (signing keys, the PKI, commands, the API, the command line). Leaves that resemble a built-in
 also inherit it (``EnrolmentError(StoreError, ValueError)``, ``RetryLater(DeliveryError,

@@ -3,7 +3,7 @@
 ``LotState`` replaces four flags that had to be set together (opened, closed, voided,
 correcting): one value, moved only along the declared ``LOT_MOVES``, so "voided but never
 certified" or "closed and still open" cannot be said. The ledger's own record of the lot is
-``LotBook``'s (``gateway.session.lots``); this is the session's side of it.
+``LotBook``'s (``gateway.lots``); this is the session's side of it.
 """
 
 from __future__ import annotations
