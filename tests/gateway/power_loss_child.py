@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.session import Step, issuing, lots
+from gateway import lots
+from gateway.session import Step, issuing
 from protocol import LotOutcome
 from tests.gateway.session_helpers import (
     CLEAN,
