@@ -65,12 +65,12 @@ def drain_once(workdir: Path, broker: Mosquitto, database_url: str, engine, rtt_
                           place_code="370902")
         for i in range(records // 2):  # a reading and a certificate each
             issue_one(gateway, i)
-        total = gateway.outbox.stats().last_seq
+        total = gateway.books.outbox.stats().last_seq
 
         async def run() -> float:
             task = asyncio.create_task(gateway.run())
             started = time.monotonic()
-            while (await asyncio.to_thread(gateway.outbox.stats)).acked_seq < total:  # noqa: ASYNC110
+            while (await asyncio.to_thread(gateway.books.outbox.stats)).acked_seq < total:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)  # the outbox lives in SQLite: poll it
             elapsed = time.monotonic() - started
             task.cancel()

@@ -19,17 +19,16 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
-
-from cloud_bridge.settings import (
-    BridgeSettings,
-    ConfigError,
-    DatabaseSection,
-    load_settings,
+from cloud_bridge.cli_support import (
+    CommandError,
+    actor,
+    guarded,
+    settings_from,
+    store_session,
+    writer_engine,
 )
-from protocol.config import describe_error
+from cloud_bridge.settings import BridgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -111,54 +110,10 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-class CommandError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def settings_from(args: argparse.Namespace) -> BridgeSettings:
-    path = args.config
-    if path is None and os.environ.get("NONGAN_BRIDGE_CONFIG"):
-        path = Path(os.environ["NONGAN_BRIDGE_CONFIG"])
-    try:
-        settings = load_settings(path)
-    except ConfigError as exc:
-        raise CommandError(str(exc), status=2) from None
-    if args.database_url:  # the command line beats the environment and the file
-        try:
-            database = DatabaseSection(**{**settings.database.model_dump(),
-                                          "url": args.database_url})
-        except ValidationError as exc:
-            raise CommandError(f"--database-url: {describe_error(exc)}", status=2) from None
-        settings = settings.model_copy(update={"database": database})
-    return settings
-
-
-def _guarded(func: Any) -> Any:
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args) or 0)
-        except CommandError as exc:
-            print(f"nongan bridge: {exc}", file=sys.stderr)
-            return exc.status
-    wrapper.__doc__ = func.__doc__
-    return wrapper
-
-
-def _writer_engine(settings: BridgeSettings) -> Any:
-    from cloud_bridge.store import make_engine
-
-    db = settings.database
-    return make_engine(db.url, busy_timeout_ms=db.busy_timeout_ms, pool_size=db.pool_size)
-
-
 # -------------------------------------------------------------------------------- commands
 
 
-@_guarded
+@guarded
 def cmd_migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -166,7 +121,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from cloud_bridge.store.errors import first_line
 
     settings = settings_from(args)
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         revision = migrate(engine)
     except SQLAlchemyError as exc:
@@ -177,7 +132,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.client_id:
@@ -204,7 +159,7 @@ def run_workers(settings: BridgeSettings, count: int, stop: threading.Event) -> 
     from cloud_bridge.ingest import IngestWorker
     from cloud_bridge.store import SchemaError, require_current_schema
 
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         try:
             require_current_schema(engine)
@@ -236,7 +191,7 @@ def run_workers(settings: BridgeSettings, count: int, stop: threading.Event) -> 
         engine.dispose()
 
 
-@_guarded
+@guarded
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -257,17 +212,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_device_add(args: argparse.Namespace) -> int:
     from cloud_bridge.cli_broker import after_device_change, cloud_keys_to_pin
     from cloud_bridge.store import EnrolmentError, enroll_device
 
     settings = settings_from(args)
     try:
-        with _session(settings) as session, session.begin():
+        with store_session(settings) as session, session.begin():
             info = enroll_device(session, device_id=args.id, public_key=args.public_key,
                                  station_id=args.station, place_code=args.place,
-                                 actor=_actor(), reserved=settings.cloud_accounts())
+                                 actor=actor(), reserved=settings.cloud_accounts())
             # Before the commit: a kiosk enrolled with no key to pin could trust nothing.
             keys = cloud_keys_to_pin(settings)
     except EnrolmentError as exc:
@@ -281,12 +236,12 @@ def cmd_device_add(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_device_list(args: argparse.Namespace) -> int:
     from cloud_bridge.store import list_devices
 
     settings = settings_from(args)
-    with _session(settings) as session:
+    with store_session(settings) as session:
         devices = list_devices(session)
     for d in devices:
         if args.json:
@@ -315,16 +270,7 @@ def _confirmation(args: argparse.Namespace, what: str) -> tuple[str | None, str 
     return confirm, reason
 
 
-def _actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-@_guarded
+@guarded
 def cmd_device_retire(args: argparse.Namespace) -> int:
     from cloud_bridge.cli_broker import after_device_change
     from cloud_bridge.store import EnrolmentError, retire_device
@@ -332,9 +278,9 @@ def cmd_device_retire(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     confirm, reason = _confirmation(args, "retire")
     try:
-        with _session(settings) as session, session.begin():
+        with store_session(settings) as session, session.begin():
             info = retire_device(session, args.id, confirm=confirm, reason=reason,
-                                 actor=_actor())
+                                 actor=actor())
     except EnrolmentError as exc:
         raise CommandError(str(exc)) from None
     print(f"retired {info.id}; its messages are refused from now on")
@@ -342,7 +288,7 @@ def cmd_device_retire(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_device_reenable(args: argparse.Namespace) -> int:
     from cloud_bridge.cli_broker import after_device_change
     from cloud_bridge.store import EnrolmentError, reenable_device
@@ -350,9 +296,9 @@ def cmd_device_reenable(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     confirm, reason = _confirmation(args, "re-enable")
     try:
-        with _session(settings) as session, session.begin():
+        with store_session(settings) as session, session.begin():
             info = reenable_device(session, args.id, confirm=confirm, reason=reason,
-                                   actor=_actor())
+                                   actor=actor())
     except EnrolmentError as exc:
         raise CommandError(str(exc)) from None
     print(f"re-enabled {info.id}; its messages are accepted again")
@@ -360,31 +306,6 @@ def cmd_device_reenable(args: argparse.Namespace) -> int:
           "gateway.toml; its old certificates stay revoked: `nongan pki issue` a new one)")
     after_device_change(settings)
     return 0
-
-
-class _session:
-    """A session on a fresh engine, both closed on exit; schema errors become one line."""
-
-    def __init__(self, settings: BridgeSettings) -> None:
-        self.settings = settings
-
-    def __enter__(self) -> Any:
-        from sqlalchemy.orm import Session
-
-        from cloud_bridge.store import SchemaError, require_current_schema
-
-        self.engine = _writer_engine(self.settings)
-        try:
-            require_current_schema(self.engine)
-        except SchemaError as exc:
-            self.engine.dispose()
-            raise CommandError(str(exc)) from None
-        self.session = Session(self.engine, expire_on_commit=False)
-        return self.session
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
-        self.engine.dispose()
 
 
 def _safe_url(settings: BridgeSettings) -> str:

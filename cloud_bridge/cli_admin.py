@@ -14,10 +14,9 @@ The key is printed once; only its hash is stored. The broker's files are
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
-from cloud_bridge.cli import CommandError, _guarded, _session, settings_from
+from cloud_bridge.cli_support import CommandError, actor, guarded, settings_from, store_session
 
 
 def register(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -41,63 +40,57 @@ def register(verbs: Any, common: argparse.ArgumentParser) -> None:
     prune.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     prune.set_defaults(func=cmd_prune)
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
-
-@_guarded
+@guarded
 def cmd_key_add(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.errors import RegistryError
-    from cloud_bridge.registry.keys import create_key
+    from cloud_bridge.domain.errors import RegistryError
+    from cloud_bridge.domain.keys import create_key
 
     settings = settings_from(args)
     try:
-        with _session(settings) as session, session.begin():
+        with store_session(settings) as session, session.begin():
             row, key = create_key(session, name=args.name, role=args.role, market=args.market,
-                                  actor=_actor())
+                                  actor=actor())
     except RegistryError as exc:
         raise CommandError(exc.message) from None
     print(f"{row.role} key {row.name!r} (shown once, keep it safe):\n{key}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_key_list(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.keys import list_keys
+    from cloud_bridge.domain.keys import list_keys
 
-    with _session(settings_from(args)) as session:
+    with store_session(settings_from(args)) as session:
         for row in list_keys(session):
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
             print(f"{row.name:<24} {row.role:<10} {row.market or '':<16} {state}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_key_revoke(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.errors import RegistryError
-    from cloud_bridge.registry.keys import revoke_key
+    from cloud_bridge.domain.errors import RegistryError
+    from cloud_bridge.domain.keys import revoke_key
 
     try:
-        with _session(settings_from(args)) as session, session.begin():
-            revoke_key(session, args.name, actor=_actor())
+        with store_session(settings_from(args)) as session, session.begin():
+            revoke_key(session, args.name, actor=actor())
     except RegistryError as exc:
         raise CommandError(exc.message) from None
     print(f"revoked key {args.name!r}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_prune(args: argparse.Namespace) -> int:
-    from cloud_bridge.registry.prune import prune
+    from cloud_bridge.domain.prune import prune
 
     settings = settings_from(args)
     days = args.days if args.days is not None else settings.retention.days
     try:
-        with _session(settings) as session, session.begin():
-            report = prune(session, retention_days=days, dry_run=args.dry_run, actor=_actor())
+        with store_session(settings) as session, session.begin():
+            report = prune(session, retention_days=days, dry_run=args.dry_run, actor=actor())
     except ValueError as exc:
         raise CommandError(str(exc), status=2) from None
     verb = "would delete" if args.dry_run else "deleted"

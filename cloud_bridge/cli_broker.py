@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cloud_bridge.cli import CommandError, _guarded, _session, settings_from
+from cloud_bridge.cli_support import CommandError, guarded, settings_from, store_session
 from cloud_bridge.settings import BridgeSettings
 
 
@@ -105,7 +105,7 @@ def after_device_change(settings: BridgeSettings) -> None:
               "(or configure [broker_admin] so this happens by itself)", file=sys.stderr)
         return
     try:
-        with _session(settings) as session:
+        with store_session(settings) as session:
             report = provision(settings, session)
     except (ControlError, BrokerFilesError, PkiError, OSError) as exc:
         print(f"nongan bridge: the database is changed but the broker is not: {exc}; run "
@@ -117,7 +117,7 @@ def after_device_change(settings: BridgeSettings) -> None:
 # -------------------------------------------------------------------------------- commands
 
 
-@_guarded
+@guarded
 def cmd_signing_key_new(args: argparse.Namespace) -> int:
     from cloud_bridge.signing import SigningKeyError, describe, new_key_file
 
@@ -132,7 +132,7 @@ def cmd_signing_key_new(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_signing_key_show(args: argparse.Namespace) -> int:
     from protocol import key_id
 
@@ -152,7 +152,7 @@ def cmd_signing_key_show(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_signing_key_status(args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -161,7 +161,7 @@ def cmd_signing_key_status(args: argparse.Namespace) -> int:
     from cloud_bridge.store.models import Device, DeviceStateValue, LatestTelemetry
 
     settings = settings_from(args)
-    with _session(settings) as session:
+    with store_session(settings) as session:
         rows = session.execute(
             select(Device.id, LatestTelemetry.data, LatestTelemetry.received_at)
             .outerjoin(LatestTelemetry, LatestTelemetry.device_id == Device.id)
@@ -179,7 +179,7 @@ def cmd_signing_key_status(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_broker_files(args: argparse.Namespace) -> int:
     from cloud_bridge.broker.files import BrokerFilesError, write
     from cloud_bridge.broker.provision import accounts
@@ -189,7 +189,7 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
     who = accounts(settings, cloud_users=args.cloud_user, admin_users=args.admin_user)
     pki = args.pki or (settings.broker_admin.pki_dir if settings.broker_admin else None)
     try:
-        with _session(settings) as session:
+        with store_session(settings) as session:
             report = write(args.out, session, who, pki=pki)
     except (BrokerFilesError, PkiError) as exc:
         raise CommandError(str(exc)) from None
@@ -204,7 +204,7 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_broker_sync(args: argparse.Namespace) -> int:
     from cloud_bridge.broker.control import ControlError
     from cloud_bridge.broker.files import BrokerFilesError
@@ -213,7 +213,7 @@ def cmd_broker_sync(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     try:
-        with _session(settings) as session:
+        with store_session(settings) as session:
             report = provision(settings, session)
     except NotConfigured as exc:
         raise CommandError(str(exc), status=2) from None
@@ -223,7 +223,7 @@ def cmd_broker_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_command(args: argparse.Namespace) -> int:
     import json
 
@@ -232,7 +232,7 @@ def cmd_command(args: argparse.Namespace) -> int:
     from cloud_bridge.store import list_devices
 
     settings = settings_from(args)
-    with _session(settings) as session:
+    with store_session(settings) as session:
         enrolled = {d.id for d in list_devices(session) if d.state == "enrolled"}
     if args.id not in enrolled:
         raise CommandError(f"no enrolled kiosk {args.id!r}")

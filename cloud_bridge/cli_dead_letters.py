@@ -23,7 +23,13 @@ import json
 import sys
 from typing import Any
 
-from cloud_bridge.cli import CommandError, _guarded, _session, _writer_engine, settings_from
+from cloud_bridge.cli_support import (
+    CommandError,
+    guarded,
+    settings_from,
+    store_session,
+    writer_engine,
+)
 
 STATES = ("open", "recorded", "replayed", "discarded", "all")
 PAYLOAD_PREVIEW = 2000
@@ -66,13 +72,13 @@ def actor() -> str:
         return "cli"
 
 
-@_guarded
+@guarded
 def cmd_list(args: argparse.Namespace) -> int:
     from cloud_bridge.ingest.resolution import Filter, list_letters
 
     which = Filter(state=None if args.state == "all" else args.state, device_id=args.device,
                    code=args.code, limit=args.limit)
-    with _session(settings_from(args)) as session:
+    with store_session(settings_from(args)) as session:
         found = list_letters(session, which)
     for d in found:
         if args.json:
@@ -92,12 +98,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_show(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import details
-    from cloud_bridge.registry.errors import RegistryError
 
-    with _session(settings_from(args)) as session:
+    with store_session(settings_from(args)) as session:
         try:
             found = details(session, args.id)
         except RegistryError as exc:
@@ -145,15 +151,15 @@ def describe(found: Any, *, full_payload: bool = False) -> list[str]:
     return lines
 
 
-@_guarded
+@guarded
 def cmd_replay(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import replay
-    from cloud_bridge.registry.errors import RegistryError
 
     settings = settings_from(args)
-    with _session(settings):  # checks the schema first
+    with store_session(settings):  # checks the schema first
         pass
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         outcome = replay(engine, args.id, actor=actor(), reason=args.reason,
                          payload_cap=settings.ingest.dead_letter_payload_cap)
@@ -169,13 +175,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_discard(args: argparse.Namespace) -> int:
+    from cloud_bridge.domain.errors import RegistryError
     from cloud_bridge.ingest.resolution import details, discard
-    from cloud_bridge.registry.errors import RegistryError
 
     settings = settings_from(args)
-    with _session(settings) as session:
+    with store_session(settings) as session:
         try:
             found = details(session, args.id)
         except RegistryError as exc:
@@ -191,7 +197,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
                        "Type the id to confirm: ")
         if answer.strip() != str(args.id):
             raise CommandError("not confirmed; nothing changed")
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         outcome = discard(engine, args.id, actor=actor(), reason=args.reason)
     except RegistryError as exc:

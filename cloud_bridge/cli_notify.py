@@ -21,8 +21,14 @@ import sys
 import threading
 from typing import Any
 
-from cloud_bridge.cli import CommandError, _guarded, _session, _writer_engine, settings_from
-from cloud_bridge.cli_admin import _actor
+from cloud_bridge.cli_support import (
+    CommandError,
+    actor,
+    guarded,
+    settings_from,
+    store_session,
+    writer_engine,
+)
 
 
 def register(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -77,7 +83,7 @@ def register(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _registry(call: Any) -> Any:
-    from cloud_bridge.registry.errors import RegistryError
+    from cloud_bridge.domain.errors import RegistryError
 
     try:
         return call()
@@ -85,7 +91,7 @@ def _registry(call: Any) -> Any:
         raise CommandError(exc.message) from None
 
 
-@_guarded
+@guarded
 def cmd_run(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import NotifyWorker
     from cloud_bridge.store import SchemaError, require_current_schema
@@ -94,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         try:
             require_current_schema(engine)
@@ -115,14 +121,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def cmd_contact_set(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import set_contact
     from cloud_bridge.store.types import utcnow
 
-    with _session(settings_from(args)) as session, session.begin():
+    with store_session(settings_from(args)) as session, session.begin():
         contact = _registry(lambda: set_contact(
-            session, args.name, actor=_actor(), now=utcnow(), display_name=args.display_name,
+            session, args.name, actor=actor(), now=utcnow(), display_name=args.display_name,
             language=args.lang, email=args.email, webhook_url=args.webhook_url,
             phone=args.phone, wecom_user=args.wecom_user))
         print(f"contact {contact.name!r}: {_reach(contact)}")
@@ -136,65 +142,65 @@ def _reach(contact: Any) -> str:
     return f"{contact.language}; " + (", ".join(parts) or "no address")
 
 
-@_guarded
+@guarded
 def cmd_contact_list(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import list_contacts
 
-    with _session(settings_from(args)) as session:
+    with store_session(settings_from(args)) as session:
         for c in list_contacts(session):
             state = "" if c.active else " (disabled)"
             print(f"{c.name:<24} {c.display_name:<12} {_reach(c)}{state}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_contact_disable(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import disable_contact
     from cloud_bridge.store.types import utcnow
 
-    with _session(settings_from(args)) as session, session.begin():
-        _registry(lambda: disable_contact(session, args.name, actor=_actor(), now=utcnow()))
+    with store_session(settings_from(args)) as session, session.begin():
+        _registry(lambda: disable_contact(session, args.name, actor=actor(), now=utcnow()))
     print(f"contact {args.name!r} disabled")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_route_add(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import add_route
     from cloud_bridge.store.types import utcnow
 
-    with _session(settings_from(args)) as session, session.begin():
+    with store_session(settings_from(args)) as session, session.begin():
         route = _registry(lambda: add_route(
             session, place_prefix=args.place, level=args.level, recipient=args.to,
-            kind=args.kind, actor=_actor(), now=utcnow()))
+            kind=args.kind, actor=actor(), now=utcnow()))
         print(f"route {route.id}: {route.kind} alerts in {route.place_prefix or '(everywhere)'} "
               f"-> {route.recipient} at level {route.level}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_route_list(args: argparse.Namespace) -> int:
     from cloud_bridge.notify import list_routes
 
-    with _session(settings_from(args)) as session:
+    with store_session(settings_from(args)) as session:
         for r in list_routes(session):
             print(f"{r.id:>4} {r.place_prefix or '(everywhere)':<14} {r.kind:<10} "
                   f"level {r.level}  {r.recipient}")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_route_remove(args: argparse.Namespace) -> int:
     from cloud_bridge.notify.contacts import remove_route
     from cloud_bridge.store.types import utcnow
 
-    with _session(settings_from(args)) as session, session.begin():
-        _registry(lambda: remove_route(session, args.id, actor=_actor(), now=utcnow()))
+    with store_session(settings_from(args)) as session, session.begin():
+        _registry(lambda: remove_route(session, args.id, actor=actor(), now=utcnow()))
     print(f"route {args.id} removed")
     return 0
 
 
-@_guarded
+@guarded
 def cmd_test(args: argparse.Namespace) -> int:
     import secrets
 
@@ -202,9 +208,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     from cloud_bridge.store.types import utcnow
 
     settings = settings_from(args)
-    with _session(settings) as session, session.begin():
+    with store_session(settings) as session, session.begin():
         rows = enqueue(session, message_key=f"test:{secrets.token_hex(6)}", recipient=args.to,
-                       template_key="test", params={"actor": _actor()},
+                       template_key="test", params={"actor": actor()},
                        now=utcnow(), channels=settings.notify.channels,
                        link=f"{settings.api.public_base_url.rstrip('/')}/dashboard/notifications")
         for row in rows:

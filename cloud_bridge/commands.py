@@ -17,6 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from cloud_bridge.errors import BridgeError
 from cloud_bridge.ingest.outbound import KioskPublisher
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.signing import CloudSigner
@@ -24,8 +25,11 @@ from cloud_bridge.store.types import utcnow
 from protocol import command_result_topic
 
 
-class CommandFailed(Exception):
+class CommandFailed(BridgeError):
     """The broker could not be reached, or the kiosk did not answer in time."""
+
+    code = "command_failed"
+    translation_key = "error.command_failed"
 
 
 def send_command(settings: BridgeSettings, device_id: str, name: str, *,

@@ -35,13 +35,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from cloud_bridge.errors import BridgeError
 from cloud_bridge.files import write_atomically
 from cloud_bridge.patterns import reserved_reason
 from protocol import ProtocolError, check_device_id
 
 
-class PkiError(Exception):
+class PkiError(BridgeError):
     """A PKI folder that is missing, incomplete, or a request that cannot be met."""
+
+    code = "pki"
+    translation_key = "error.pki"
 
 
 @dataclass(frozen=True, slots=True)

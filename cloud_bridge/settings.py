@@ -259,7 +259,7 @@ class RetentionSection(Section):
     @field_validator("days")
     @classmethod
     def _at_least_the_rule_windows(cls, value: int) -> int:
-        from cloud_bridge.registry.prune import check_retention  # the rule lives there
+        from cloud_bridge.domain.prune import check_retention  # the rule lives there
 
         return check_retention(value)
 

@@ -24,13 +24,17 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cloud_bridge.errors import BridgeError
 from cloud_bridge.files import write_atomically
 from protocol import generate_private_key, key_id, public_key_text, sign_cloud_object
 
 
-class SigningKeyError(Exception):
+class SigningKeyError(BridgeError):
     """The cloud's signing key is missing, unreadable, unsafe or not an Ed25519 key; the
     message says which and how to fix it (one line)."""
+
+    code = "signing_key"
+    translation_key = "error.signing_key"
 
 
 def new_key_file(path: Path, *, overwrite: bool = False) -> Ed25519PrivateKey:

@@ -1,9 +1,13 @@
 """The gateway's composition: one object that owns the kiosk's parts and their lifetimes.
 
-``Gateway.open(settings)`` builds the database, identity, outbox, reading log, issuer and MQTT
-link from validated settings; ``await gateway.run()`` runs the long-lived tasks in one
-``TaskGroup`` (a task that dies takes the gateway down loudly rather than leaving a silent dead
-worker); ``gateway.close()`` releases the database.
+``Gateway.open(settings)`` builds the kiosk's parts from validated settings: its identity and
+clock, the kiosk database and the books kept in it (``KioskBooks``: outbox, readings,
+certificates, producers, lots, alarms, kit stock, calibrations), the devices and the strip
+station, the session, the telemetry and the MQTT link. Each consumer is handed the parts it
+needs (the screen the session, the demo a ``gateway.testing.SimulatedKiosk``, the doctor's
+command a ``LiveKiosk``), not the whole gateway. ``await gateway.run()`` runs the long-lived
+tasks in one ``TaskGroup`` (a task that dies takes the gateway down loudly rather than leaving
+a silent dead worker); ``gateway.close()`` releases the devices and the database.
 """
 
 from __future__ import annotations
@@ -11,34 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from device_drivers import DeviceError
+from protocol import CommandName
 
-from .alarms import AlarmBook
+from .books import KioskBooks
 from .calibration import CalibrationBook
 from .clock import KioskClock
 from .cloud_trust import CloudTrust
 from .devices import KioskDevices
 from .health_watch import DiskGuard, HealthWatch
 from .identity import DeviceIdentity
-from .issuance import CertificateIssuer
 from .kit_stock import KitStockBook
 from .kits import Catalogue, load_catalogue
-from .link import MqttLink
-from .outbox import Outbox, read_clock_floor
-from .producers import ProducerRegistry
-from .readings import ReadingLog
-from .sealing import MessageSealer
-from .session import KioskSession, LotLedger, SessionParts, feed_scanner
+from .link import CommandHandler, LinkState, MqttLink
+from .session import KioskSession, SessionConfig, SessionParts, feed_scanner
 from .settings import GatewaySettings
 from .station import StripStation
-from .storage import KioskDatabase
 from .technician.doctor import LiveKiosk, diagnostics_command
 from .telemetry import TelemetryCollector
 
@@ -59,102 +57,89 @@ class Gateway:
     settings: GatewaySettings
     clock: KioskClock
     identity: DeviceIdentity
-    db: KioskDatabase
-    sealer: MessageSealer
-    outbox: Outbox
-    readings: ReadingLog
-    issuer: CertificateIssuer
+    catalogue: Catalogue
+    books: KioskBooks
+    disk: DiskGuard
+    session: KioskSession
     telemetry: TelemetryCollector
     link: MqttLink
-    catalogue: Catalogue
-    stock: KitStockBook
-    calibrations: CalibrationBook
-    alarms: AlarmBook
-    disk: DiskGuard
-    producers: ProducerRegistry
-    lots: LotLedger
-    session: KioskSession
     devices: KioskDevices | None = None
     station: StripStation | None = None
 
     @classmethod
-    def open(cls, settings: GatewaySettings, *, clock: KioskClock | None = None) -> Gateway:
-        data_dir: Path = settings.device.data_dir
+    def open(cls, settings: GatewaySettings, *, clock: KioskClock | None = None,
+             devices: KioskDevices | None = None,
+             commands: Mapping[str, CommandHandler] | None = None) -> Gateway:
+        """Build the kiosk's parts from validated settings.
+
+        Args:
+            clock: the kiosk's clock (default: the system's, as the settings say).
+            devices: the kiosk's devices, already built (a ``SimulatedKiosk``'s); default:
+                those ``settings.devices`` configures, or none.
+            commands: commands answered beside the built-in ones (``diagnostics``), or
+                replacing them, by name; the link's table is fixed once built.
+        """
+        data_dir = settings.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         clock = clock or KioskClock(trust_system_clock=settings.clock.trust_system_clock)
         identity = DeviceIdentity.load_or_create(data_dir, settings.device.id)
-        db = KioskDatabase(data_dir / "kiosk.db")
-        floor = read_clock_floor(db)
-        if floor is not None:
-            clock.raise_floor(floor)
-        sealer = MessageSealer(identity, clock)
-        outbox = Outbox(db, sealer)
-        issuer = CertificateIssuer(
-            db, outbox, clock,
-            station_id=settings.device.station_id,
-            place_code=settings.device.place_code,
-            public_base_url=settings.cloud.public_base_url,
-            timezone=settings.clock.zone(),
-        )
-        readings = ReadingLog(db, outbox)
+        books = KioskBooks.open(settings, identity, clock)
         catalogue = load_catalogue(settings.kits.catalogue)
-        stock = KitStockBook(db)
-        calibrations = CalibrationBook(
-            db, data_dir / "calibration",
-            interval=timedelta(days=settings.station.calibration_interval_days),
-        )
-        alarms = AlarmBook(db, outbox)
         disk = DiskGuard(data_dir, warn_mb=settings.storage.disk_warn_mb,
                          refuse_mb=settings.storage.disk_refuse_mb)
-        devices = station = None
-        if settings.devices is not None:
+        station = None
+        if devices is None and settings.devices is not None:
             devices = KioskDevices.from_config(settings.devices,
                                                lock_path=data_dir / "devices.lock")
+        if devices is not None:
             devices.open_all()  # failures are reported by health(), never fatal here
             station = StripStation(
                 settings=settings.station, catalogue=catalogue, camera=devices.camera,
-                reader=devices.reader, stock=stock, calibrations=calibrations,
-                readings=readings, clock=clock, images_dir=data_dir / "images", disk=disk,
-                timezone=settings.clock.zone(),
+                reader=devices.reader, stock=books.stock, calibrations=books.calibrations,
+                readings=books.readings, clock=clock, images_dir=data_dir / "images",
+                disk=disk, timezone=settings.clock.zone(),
             )
-        producers = ProducerRegistry(db, outbox, clock, device_id=identity.device_id,
-                                     station_id=settings.device.station_id,
-                                     pin_attempts=settings.session.pin_attempts,
-                                     pin_max_failures=settings.session.pin_max_failures)
-        lots = LotLedger(db, outbox)
-        recovered = lots.recover()  # sessions a power cut or crash left open
+        recovered = books.lots.recover()  # sessions a power cut or crash left open
         if recovered:
             log.warning("%d session(s) were cut short by a restart: reported as abandoned",
                         recovered)
         session = KioskSession(SessionParts(
-            settings=settings, catalogue=catalogue, producers=producers, lots=lots,
-            issuer=issuer, station=station,
+            config=SessionConfig.from_settings(settings), catalogue=catalogue,
+            producers=books.producers, lots=books.lots, issuer=books.issuer, station=station,
             printer=devices.printer if devices is not None else None,
         ))
         sw = software_version()
         firmware = reader_firmware(devices)
-        trust = CloudTrust(db, identity.device_id, settings.cloud.signing_keys, alarms)
+        trust = CloudTrust(books.db, identity.device_id, settings.cloud.signing_keys,
+                           books.alarms)
         if not settings.cloud.signing_keys:
             log.error("cloud.signing_keys is empty: this kiosk trusts no cloud message and will "
                       "keep every record unacknowledged (put the key enrolment printed there)")
-        telemetry = TelemetryCollector(outbox, data_dir, software_version=sw,
+        stock, calibrations = books.stock, books.calibrations
+        telemetry = TelemetryCollector(books.outbox, data_dir, software_version=sw,
                                        firmware_version=firmware,
                                        extra=lambda: {**_kiosk_telemetry(stock, calibrations,
                                                                          devices, settings),
                                                       **trust.telemetry()})
+        link_state = LinkState()
+        answers: dict[str, CommandHandler] = {
+            CommandName.DIAGNOSTICS: diagnostics_command(
+                LiveKiosk(settings, books.db, catalogue, clock, devices, lambda: link_state)),
+            **(commands or {}),
+        }
+        producers = books.producers
         link = MqttLink(
-            settings.broker, settings.link, outbox, sealer,
+            settings.broker, settings.link, books.outbox, books.sealer,
             trust=trust,
             software_version=sw,
             firmware_version=firmware,
             station_id=settings.device.station_id,
             telemetry=telemetry,
             roster=lambda roster: asyncio.to_thread(producers.apply_roster, roster),
+            commands=answers,
+            state=link_state,
         )
-        link.commands["diagnostics"] = diagnostics_command(
-            LiveKiosk(settings, db, catalogue, clock, devices, lambda: link.state))
-        return cls(settings, clock, identity, db, sealer, outbox, readings, issuer, telemetry,
-                   link, catalogue, stock, calibrations, alarms, disk, producers, lots, session,
+        return cls(settings, clock, identity, catalogue, books, disk, session, telemetry, link,
                    devices, station)
 
     async def run(self) -> None:
@@ -181,13 +166,13 @@ class Gateway:
     async def _prune_forever(self) -> None:
         retention = timedelta(days=self.settings.link.acked_retention_days)
         while True:
-            pruned = await asyncio.to_thread(self.outbox.prune, retention)
+            pruned = await asyncio.to_thread(self.books.outbox.prune, retention)
             if pruned:
                 log.info("pruned %d acknowledged outbox records", pruned)
             await asyncio.sleep(PRUNE_INTERVAL_S)
 
     async def _watch_health(self) -> None:
-        watch = HealthWatch(self.alarms, self.disk, self.devices)
+        watch = HealthWatch(self.books.alarms, self.disk, self.devices)
         while True:
             await asyncio.to_thread(watch.check)
             await asyncio.sleep(self.settings.storage.health_check_interval_s)
@@ -196,7 +181,7 @@ class Gateway:
         if self.devices is not None:
             self.devices.close_all()
         with contextlib.suppress(Exception):
-            self.db.close()
+            self.books.close()
 
 
 def reader_firmware(devices: KioskDevices | None) -> Callable[[], str | None]:

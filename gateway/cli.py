@@ -107,14 +107,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .identity import DeviceIdentity
     from .outbox import read_stats
-    from .storage import KioskDatabase
+    from .storage import KioskDatabase, database_path
 
     settings = load_or_report(args)
     if settings is None:
         return 1
     # Only inspect: a wrong --config must not create a new key or an empty database.
     data_dir = settings.device.data_dir
-    for path, what in ((data_dir / "kiosk.db", "kiosk database"),
+    for path, what in ((database_path(data_dir), "kiosk database"),
                        (DeviceIdentity.key_path(data_dir), "kiosk identity key")):
         if not path.exists():
             print(f"error: no {what} at {path}: check --config ({args.config}) and its "
@@ -122,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
     identity = DeviceIdentity.load_or_create(data_dir, settings.device.id)
-    db = KioskDatabase(data_dir / "kiosk.db")
+    db = KioskDatabase.in_folder(data_dir)
     try:
         stats = read_stats(db)
     finally:

@@ -26,7 +26,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 TIME_ERROR = 5  # adjtimex() result: clock not synchronised
 EARLIEST_PLAUSIBLE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,6 +66,14 @@ def kernel_clock_synchronised() -> bool:
         return int(libc.adjtimex(buffer)) not in (-1, TIME_ERROR)
     except (OSError, AttributeError):
         return False
+
+
+def local_day(when: datetime, zone: ZoneInfo) -> date:
+    """The calendar day at ``when`` (aware) where the kiosk stands: a kit printed "expires
+    2026-11-24" is usable through that day in the kiosk's zone, not through that day in UTC.
+    Every "today" of the kiosk is this, of the wall clock (``ClockSection.today``) or of the
+    kiosk's clock (``KioskClock.today``)."""
+    return when.astimezone(zone).date()
 
 
 class KioskClock:
@@ -114,6 +123,10 @@ class KioskClock:
                 since = timedelta(seconds=now_mono - self._latest_synced_mono)
                 bound = max(bound, self._latest_synced + since)
         return bound
+
+    def today(self, zone: ZoneInfo) -> date:
+        """Today in ``zone`` by this clock (never before its floor)."""
+        return local_day(self.now().time, zone)
 
     def now(self) -> ClockReading:
         wall = self._wall()

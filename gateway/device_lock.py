@@ -15,9 +15,14 @@ import fcntl
 import os
 from pathlib import Path
 
+from .errors import GatewayError
 
-class DevicesInUse(Exception):
+
+class DevicesInUse(GatewayError):
     """Another process holds the kiosk's devices; ``pid`` says which, when known."""
+
+    code = "devices_in_use"
+    translation_key = "error.devices_in_use"
 
     def __init__(self, path: Path, pid: int | None) -> None:
         who = f"process {pid}" if pid else "another process"

@@ -19,9 +19,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import check_device_id, generate_private_key, public_key_text
 
+from .errors import GatewayError
 
-class IdentityError(Exception):
+
+class IdentityError(GatewayError):
     """The identity on disk is unusable (wrong permissions, another device's, unreadable)."""
+
+    code = "identity"
+    translation_key = "error.identity"
 
 
 @dataclass(frozen=True)

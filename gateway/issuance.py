@@ -33,6 +33,7 @@ from protocol.bound_ids import make_token
 from protocol.certificate_rules import PROMISE_TEXT, TEMPLATE_VERSION, verify_url
 
 from .clock import KioskClock
+from .errors import GatewayError
 from .outbox import Outbox
 from .storage import KioskDatabase
 
@@ -40,9 +41,12 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 """The default local time zone (``clock.timezone``'s default), whose day the serial counts."""
 
 
-class IssuanceRefused(Exception):
+class IssuanceRefused(GatewayError):
     """The law does not allow this certificate (a reading that is not negative, no readings,
     an unknown or already voided certificate). The message says why in plain words."""
+
+    code = "issuance_refused"
+    translation_key = "error.issuance_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,27 @@ from datetime import UTC, date, datetime
 
 from protocol import KitStock
 
+from .errors import KitError
 from .storage import KioskDatabase
 
 
-class KitUnavailable(Exception):
+class KitUnavailable(KitError):
     """No strip of this kit can be used: none registered, all expired, or all used up."""
 
+    translation_key = "error.kit_unavailable"
+    placeholder_names = ("kit",)
+
     def __init__(self, kit_id: str, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, kit=kit_id)
         self.kit_id = kit_id
-        self.code = code  # "no_stock", "expired", "exhausted"
+        self.code = code  # "no_stock", "expired", "exhausted" (the station's refusal codes)
 
 
-class StockError(ValueError):
+class StockError(KitError, ValueError):
     """A box that cannot be registered (bad count, already registered with other contents)."""
+
+    code = "stock"
+    translation_key = "error.stock"
 
 
 @dataclass(frozen=True, slots=True)

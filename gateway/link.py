@@ -21,14 +21,16 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pydantic import BaseModel
 
 from protocol import (
     Channel,
@@ -67,6 +69,7 @@ MAX_BATCH_BYTES = 192 * 1024  # well under the cloud's 256 KiB payload limit
 TelemetrySource = Callable[[], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[Command], Awaitable[dict[str, Any]]]
 RosterHandler = Callable[[Roster], Awaitable[bool]]
+Receiver = Callable[[aiomqtt.Client, Any], Awaitable[None]]
 
 
 @dataclass
@@ -112,8 +115,9 @@ class MqttLink:
         firmware_version: Callable[[], str | None] = lambda: None,
         station_id: str | None = None,
         telemetry: TelemetrySource | None = None,
-        commands: dict[str, CommandHandler] | None = None,
+        commands: Mapping[str, CommandHandler] | None = None,
         roster: RosterHandler | None = None,
+        state: LinkState | None = None,
     ) -> None:
         self.broker = broker
         self.settings = settings
@@ -123,7 +127,8 @@ class MqttLink:
         self.firmware_version = firmware_version
         self.station_id = station_id
         self.telemetry_source = telemetry
-        self.commands = dict(commands or {})
+        # The commands this kiosk answers, by name (``cmd/{name}``): fixed at construction.
+        self.commands: Mapping[str, CommandHandler] = MappingProxyType(dict(commands or {}))
         # Given the cloud's retained roster (producers to identify offline); returns whether
         # it was newer than the copy held.
         self.roster_handler = roster
@@ -131,7 +136,15 @@ class MqttLink:
         self.trust = trust
         self._roster_pages = RosterAssembler()
         self._highest_ack: int | None = None
-        self.state = LinkState()
+        self.state = state or LinkState()
+        # What each message the cloud sends does here, by its type (protocol.registry's cloud
+        # channels; a test checks every one has its receiver).
+        self.receivers: Mapping[type[BaseModel], Receiver] = MappingProxyType({
+            CloudAck: self._on_ack,
+            Command: self._on_command,
+            Roster: self._on_roster,
+            CloudKeys: self._on_keys,
+        })
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
@@ -378,16 +391,15 @@ class MqttLink:
                 self._note_error(f"refused a cloud message on {topic}: {exc.reason}")
                 await asyncio.to_thread(self.trust.refuse, topic, exc.reason)
                 continue
-            if isinstance(decoded.message, CloudAck):
-                await self._on_ack(decoded.message)
-            elif isinstance(decoded.message, Command):
-                await self._on_command(client, decoded.message)
-            elif isinstance(decoded.message, Roster):
-                await self._on_roster(decoded.message)
-            elif isinstance(decoded.message, CloudKeys):
-                await asyncio.to_thread(self.trust.apply_keys, decoded.message)
+            receiver = self.receivers.get(type(decoded.message))
+            if receiver is None:  # a kiosk message on a cloud topic: the trust check refused it
+                continue
+            await receiver(client, decoded.message)
 
-    async def _on_ack(self, ack: CloudAck) -> None:
+    async def _on_keys(self, client: aiomqtt.Client, keys: CloudKeys) -> None:
+        await asyncio.to_thread(self.trust.apply_keys, keys)
+
+    async def _on_ack(self, client: aiomqtt.Client, ack: CloudAck) -> None:
         if self._highest_ack is not None and ack.acked_seq < self._highest_ack:
             self.trust.stale("ack", f"acked_seq {ack.acked_seq} is below {self._highest_ack}")
             return
@@ -402,7 +414,7 @@ class MqttLink:
         if newly:
             log.debug("cloud acknowledged up to seq %d (%d records)", ack.acked_seq, newly)
 
-    async def _on_roster(self, page: Roster) -> None:
+    async def _on_roster(self, client: aiomqtt.Client, page: Roster) -> None:
         if self.roster_handler is None:
             return
         pages = self._roster_pages

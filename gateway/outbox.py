@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from protocol import EventName, event_topic
-from protocol.codec import EVENT_KINDS, EVENT_MODELS
+from protocol.registry import LEDGER_TYPES
 
+from .errors import LinkError
 from .sealing import MessageSealer, Sealed
 from .storage import KioskDatabase, kv
 
@@ -38,19 +39,11 @@ class LedgerKind:
     priority: int  # lower is published first
 
 
-PRIORITIES: dict[EventName, int] = {
-    EventName.CERTIFICATE: 0,
-    EventName.TEST: 0,
-    EventName.LOT: 0,
-    EventName.PRODUCER: 1,
-    EventName.ALARM: 2,
-}
-"""The kiosk's own part of the ledger table: which events are published first."""
-
 LEDGER_KINDS: dict[EventName, LedgerKind] = {
-    event: LedgerKind(event, EVENT_KINDS[event], model, PRIORITIES[event])
-    for event, model in EVENT_MODELS.items()
+    t.event: LedgerKind(t.event, t.kind, t.model, t.priority)
+    for t in LEDGER_TYPES if t.event is not None and t.priority is not None
 }
+"""Every ledger event the outbox carries, with its publishing priority (``protocol.registry``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +71,12 @@ class OutboxStats:
     """When the link connected, if it is connected now (as the running gateway last noted)."""
 
 
-class AckBeyondLedger(Exception):
+class AckBeyondLedger(LinkError, ValueError):
     """The cloud acknowledged a seq this kiosk never made: another device uses this identity,
     or this kiosk's database was replaced. Nothing is marked acked."""
+
+    code = "ack_beyond_ledger"
+    translation_key = "error.ack_beyond_ledger"
 
 
 class Outbox:

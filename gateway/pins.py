@@ -15,6 +15,8 @@ import hmac
 import re
 import secrets
 
+from .errors import ProducerError
+
 N, R, P = 2**14, 8, 1
 """About 50 ms on a Raspberry Pi 4: slow for a guesser, unnoticed by a person."""
 MAX_N = 2**17
@@ -23,8 +25,11 @@ HASH_BYTES = 32
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 
 
-class BadPin(ValueError):
+class BadPin(ProducerError):
     """A PIN that is not 4 to 6 digits."""
+
+    code = "pin_format"
+    translation_key = "notice.pin_format"
 
 
 def _b64(data: bytes) -> str:

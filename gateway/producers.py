@@ -28,6 +28,7 @@ from protocol import EventName, Producer, Roster, RosterEntry
 from protocol.bound_ids import make_producer_id
 
 from .clock import KioskClock
+from .errors import ProducerError
 from .outbox import Outbox
 from .pin_lockout import PinCheck, PinLockout
 from .pins import BadPin, hash_pin, pin_matches
@@ -36,11 +37,15 @@ from .storage import KioskDatabase, kv
 CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed safely
 
 
-class RegistrationError(ValueError):
+class RegistrationError(ProducerError):
     """A registration the kiosk cannot accept; ``field`` names what to correct."""
 
+    code = "registration"
+    translation_key = "notice.register_invalid"
+    placeholder_names = ("field",)
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, field=field)
         self.field = field
 
 
@@ -83,7 +88,7 @@ class KnownProducer:
         return "*" * max(0, min(4, len(digits) - 4)) + digits[-4:]
 
 
-class ProducerRegistry:
+class ProducerBook:
     def __init__(self, db: KioskDatabase, outbox: Outbox, clock: KioskClock, *,
                  device_id: str, station_id: str, pin_attempts: int = 3,
                  pin_max_failures: int = 9) -> None:

@@ -19,7 +19,7 @@ class RecordedReading:
     seq: int
 
 
-class ReadingLog:
+class ReadingBook:
     def __init__(self, db: KioskDatabase, outbox: Outbox) -> None:
         self.db = db
         self.outbox = outbox
@@ -51,3 +51,8 @@ class ReadingLog:
                 "SELECT body FROM readings WHERE reading_id = ?", (reading_id,)
             ).fetchone()
         return StripReading.model_validate_json(row[0]) if row else None
+
+
+ReadingLog = ReadingBook
+"""The book's former name, kept only for ``gateway/station.py``'s import line until the
+scoring branch (i13) that also edits it is merged; then that line says ``ReadingBook``."""

@@ -11,7 +11,7 @@ Environment variables override the file, with ``__`` between levels:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,8 @@ from protocol.config import (
     load_toml_settings,
 )
 from protocol.topics import DEVICE_ID_PATTERN
+
+from .clock import local_day
 
 __all__ = ["ConfigError", "GatewaySettings", "load_settings"]
 
@@ -106,7 +108,12 @@ class ClockSection(_Section):
     def local_date(self, when: datetime) -> date:
         """The kiosk's calendar day at ``when`` (aware): a kit printed "expires 2026-11-24"
         is usable through that day where the kiosk stands, not through that day in UTC."""
-        return when.astimezone(self.zone()).date()
+        return local_day(when, self.zone())
+
+    def today(self) -> date:
+        """Today where the kiosk stands, by the system's wall clock (technician commands, the
+        demo's kit labels); the station uses its ``KioskClock.today``."""
+        return self.local_date(datetime.now(UTC))
 
     @field_validator("timezone")
     @classmethod

@@ -33,6 +33,7 @@ from protocol import StripReading
 
 from .calibration import CalibrationBook
 from .clock import KioskClock
+from .errors import StationError
 from .health_watch import DiskGuard, fault_message
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
@@ -70,14 +71,22 @@ class Refusal:
     kit_id: str | None = None
 
 
-class StationRefused(Exception):
+class StationRefused(StationError):
+    """The kit, the calibration or a device stops the test (``refusals`` say which)."""
+
+    code = "refused"
+    translation_key = "error.refused"
+
     def __init__(self, refusals: Sequence[Refusal]) -> None:
         super().__init__("; ".join(r.detail for r in refusals))
         self.refusals = list(refusals)
 
 
-class CassetteTimeout(Exception):
+class CassetteTimeout(StationError, TimeoutError):
     """Nobody put a cassette in the tray in time (the strip was already taken from stock)."""
+
+    code = "no_cassette"
+    translation_key = "error.no_cassette"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +141,7 @@ class StripStation:
         self.disk = disk
 
     def _today(self) -> date:
-        return self.clock.now().time.astimezone(self.timezone).date()
+        return self.clock.today(self.timezone)
 
     # ------------------------------------------------------------------ readiness
 

@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from gateway.cancellation import cancel_and_wait
-from gateway.session import KioskSession, WrongStep
+from gateway.session import ACTION_FIELDS, KioskSession, WrongStep
 
 from .screens import context, prompt_files
 
@@ -40,18 +40,6 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 POLL_S = 20.0
-ACTION_FIELDS = {
-    "language": ("language",),
-    "scan": ("code",),
-    "pick_producer": ("producer_id",),
-    "enter_pin": ("pin",),
-    "register": ("name", "phone", "origin_code", "origin_detail", "pin"),
-    "choose_product": ("product_code",),
-    "set_quantity": ("quantity", "unit"),
-    "toggle_extra": ("analyte",),
-    "void": ("reason",),
-}
-"""The form fields each action takes (any other field is ignored)."""
 
 
 def create_app(session: KioskSession, *, station_name: str = "", simulated: bool = False,
@@ -113,6 +101,7 @@ def create_app(session: KioskSession, *, station_name: str = "", simulated: bool
     @app.post("/act/{action}")
     async def act(action: str, request: Request) -> Response:
         form = await request.form()
+        # The fields the session declares for the action (any other field is ignored).
         params = {name: str(form.get(name, "")) for name in ACTION_FIELDS.get(action, ())}
         status = 200
         try:

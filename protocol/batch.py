@@ -16,9 +16,10 @@ record is refused on its own and never takes its neighbours down with it.
 from __future__ import annotations
 
 from .canonical import canonical_json
-from .codec import EVENT_KINDS, MAX_PAYLOAD_BYTES, parse_json_object
+from .codec import MAX_PAYLOAD_BYTES, parse_json_object
 from .errors import ProtocolError
 from .messages import MAX_BATCH_RECORDS, SCHEMA_VERSION
+from .registry import EVENT_KINDS
 from .topics import Channel, EventName, event_topic, parse_topic
 
 MAX_RECORDS = MAX_BATCH_RECORDS

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ValidationError
@@ -27,54 +27,18 @@ from pydantic_core import to_jsonable_python
 
 from .canonical import canonical_json
 from .errors import ProtocolError
-from .messages import (
-    SCHEMA_VERSION,
-    AlarmEvent,
-    CertificateEvent,
-    CloudAck,
-    CloudKeys,
-    Command,
-    CommandResult,
-    LotEvent,
-    ProducerEvent,
-    Roster,
-    StatusMessage,
-    Telemetry,
-    TestReadingEvent,
-)
+from .messages import SCHEMA_VERSION
+from .registry import CHANNEL_MODELS, EVENT_KINDS, EVENT_MODELS, message_type
 from .signing import sign_object
 from .topics import Channel, EventName, Topic, parse_topic
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
-EVENT_MODELS: dict[EventName, type[BaseModel]] = {
-    EventName.TEST: TestReadingEvent,
-    EventName.CERTIFICATE: CertificateEvent,
-    EventName.PRODUCER: ProducerEvent,
-    EventName.LOT: LotEvent,
-    EventName.ALARM: AlarmEvent,
-}
-"""The ledger events: the topic name (``event/{name}``) and the model of each; the one table
-of them (``EVENT_KINDS``, ``protocol.batch`` and the kiosk's outbox derive theirs from it)."""
-
-
-def _kind_of(model: type[BaseModel]) -> str:
-    (kind,) = get_args(model.model_fields["kind"].annotation)
-    return str(kind)
-
-
-EVENT_KINDS: dict[EventName, str] = {event: _kind_of(model)
-                                     for event, model in EVENT_MODELS.items()}
-"""The ``kind`` member of each ledger event's messages (its model's ``kind`` literal)."""
-CHANNEL_MODELS: dict[Channel, type[BaseModel]] = {
-    Channel.STATUS: StatusMessage,
-    Channel.TELEMETRY: Telemetry,
-    Channel.ACK: CloudAck,
-    Channel.ROSTER: Roster,
-    Channel.KEYS: CloudKeys,
-    Channel.COMMAND: Command,
-    Channel.COMMAND_RESULT: CommandResult,
-}
+__all__ = [  # the maps are protocol.registry's, re-exported where they have always been read
+    "CHANNEL_MODELS", "EVENT_KINDS", "EVENT_MODELS", "MAX_PAYLOAD_BYTES", "Decoded", "decode",
+    "describe_validation_error", "encode", "model_for", "parse_json_object", "seal",
+    "validation_problems",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +136,14 @@ def decode(topic: str, payload: bytes) -> Decoded:
             f"{parsed_topic.device_id!r}'s topic",
             code="device_mismatch",
         )
-    if isinstance(message, Roster | Command):
+    named_by = message_type(message).topic_name_field
+    if named_by is not None:
         # Cloud -> kiosk: the topic's page or command name is the message's own, or the kiosk
         # would file a page under the wrong number or answer on another command's topic.
-        inner = str(message.page if isinstance(message, Roster) else message.name)
+        inner = str(getattr(message, named_by))
         if inner != parsed_topic.name:
-            raise ProtocolError(f"message is {message.kind} {inner!r} but was published on "
-                                f"{parsed_topic.name!r}", code="bad_topic")
+            raise ProtocolError(f"message is {getattr(message, 'kind', '?')} {inner!r} but "
+                                f"was published on {parsed_topic.name!r}", code="bad_topic")
     return Decoded(parsed_topic, message, obj)
 
 

@@ -552,5 +552,3 @@ class CommandResult(KioskHeader):
     result: dict[str, Any] = Field(default_factory=dict)
     error: Text | None = None
 
-
-LedgerMessage = TestReadingEvent | CertificateEvent | ProducerEvent | LotEvent | AlarmEvent

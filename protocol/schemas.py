@@ -14,42 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel
-
-from .messages import (
-    SCHEMA_VERSION,
-    AlarmEvent,
-    BatchEnvelope,
-    CertificateEvent,
-    CloudAck,
-    CloudKeys,
-    Command,
-    CommandResult,
-    LotEvent,
-    ProducerEvent,
-    Roster,
-    StatusMessage,
-    Telemetry,
-    TestReadingEvent,
-)
+from .messages import SCHEMA_VERSION
+from .registry import SCHEMA_MODELS
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
-
-SCHEMA_MODELS: dict[str, type[BaseModel]] = {
-    "status": StatusMessage,
-    "telemetry": Telemetry,
-    "event-test": TestReadingEvent,
-    "event-certificate": CertificateEvent,
-    "event-producer": ProducerEvent,
-    "event-lot": LotEvent,
-    "event-alarm": AlarmEvent,
-    "event-batch": BatchEnvelope,
-    "ack": CloudAck,
-    "roster": Roster,
-    "keys": CloudKeys,
-    "command": Command,
-    "command-result": CommandResult,
-}
+__all__ = ["SCHEMA_DIR", "SCHEMA_MODELS", "main", "render_schema", "schema_filename",
+           "stale_files", "write_all"]
 
 
 def schema_filename(name: str) -> str:

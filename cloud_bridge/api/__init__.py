@@ -2,6 +2,6 @@
 
 from .app import create_app
 from .masking import mask_name, mask_phone
-from .views import CertificateView
+from .responses import CertificateView
 
 __all__ = ["CertificateView", "create_app", "mask_name", "mask_phone"]

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cloud_bridge.registry import certificates, producers
-from cloud_bridge.registry.certificates import CheckRequest, ReissueRequest, RevokeRequest
-from cloud_bridge.registry.keys import Principal
+from cloud_bridge.domain import certificates, producers
+from cloud_bridge.domain.certificates import CheckRequest, ReissueRequest, RevokeRequest
+from cloud_bridge.domain.keys import Principal
 
 from .deps import (
     MarketKey,
@@ -24,7 +24,7 @@ from .deps import (
     writers,
 )
 from .public import issue_time
-from .views import CertificateView, CheckView, ErrorView, certificate_view
+from .responses import CertificateView, CheckView, ErrorView, certificate_view
 
 router = APIRouter(tags=["market and supervisor"])
 ERRORS: dict[int | str, dict[str, Any]] = {

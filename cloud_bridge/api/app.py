@@ -27,10 +27,10 @@ from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloud_bridge.domain.errors import RegistryError
+from cloud_bridge.domain.ingest_health import IngestHealth
+from cloud_bridge.domain.ingest_health import ingest_health as health_of_ingest
 from cloud_bridge.patterns import TOKEN_RULE
-from cloud_bridge.registry.errors import RegistryError
-from cloud_bridge.registry.ingest_health import IngestHealth
-from cloud_bridge.registry.ingest_health import ingest_health as health_of_ingest
 from cloud_bridge.settings import BridgeSettings, load_settings
 from cloud_bridge.store.engine import make_engine, session_factory
 
@@ -49,7 +49,7 @@ from .deps import readers
 from .errors import ApiError
 from .pages import STATIC, make_templates, render
 from .ratelimit import PublicRateLimit, TokenBucket
-from .views import ErrorView, HealthView, IngestHealthView, WorkerHealthView
+from .responses import ErrorView, HealthView, IngestHealthView, WorkerHealthView
 
 log = logging.getLogger(__name__)
 

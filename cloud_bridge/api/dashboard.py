@@ -18,15 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from cloud_bridge.domain import alerts as alert_rules
+from cloud_bridge.domain import certificates, logins, queries
+from cloud_bridge.domain.certificates import RevokeRequest
+from cloud_bridge.domain.credit import LEVEL_NAMES
+from cloud_bridge.domain.fleet import fleet
+from cloud_bridge.domain.ingest_health import ingest_health
+from cloud_bridge.domain.keys import Principal
+from cloud_bridge.domain.stats import stats as compute_stats
 from cloud_bridge.notify.escalation import escalations_for
-from cloud_bridge.registry import alerts as alert_rules
-from cloud_bridge.registry import certificates, logins, queries
-from cloud_bridge.registry.certificates import RevokeRequest
-from cloud_bridge.registry.credit import LEVEL_NAMES
-from cloud_bridge.registry.fleet import fleet
-from cloud_bridge.registry.ingest_health import ingest_health
-from cloud_bridge.registry.keys import Principal
-from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.registry_models import Role
 from cloud_bridge.store.types import utcnow
 from protocol.config import describe_error
@@ -36,7 +36,7 @@ from .deps import COOKIE, presented_key, presented_session, principal, readers, 
 from .errors import ApiError
 from .pages import render
 from .public import check_token, issue_time
-from .views import certificate_view
+from .responses import certificate_view
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,15 +17,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from cloud_bridge.domain.keys import Principal
 from cloud_bridge.ingest import resolution
-from cloud_bridge.registry.keys import Principal
 from cloud_bridge.store.models import DeadLetterState
 from cloud_bridge.store.registry_models import Role
 
 from .dashboard import _page, _staff, csrf_token
 from .deps import readers, require, settings_of, writers
 from .errors import ApiError
-from .views import ErrorView
+from .responses import ErrorView
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorView} for s in (401, 403, 404,

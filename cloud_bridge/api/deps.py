@@ -18,9 +18,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud_bridge.domain import logins
+from cloud_bridge.domain.keys import Principal, authenticate
 from cloud_bridge.patterns import CODE_PATTERN, DEVICE_ID_PATTERN, TOKEN_PATTERN
-from cloud_bridge.registry import logins
-from cloud_bridge.registry.keys import Principal, authenticate
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.store.registry_models import Role
 

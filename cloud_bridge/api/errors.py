@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from cloud_bridge.errors import BridgeError
 
-class ApiError(Exception):
+
+class ApiError(BridgeError):
+    translation_key = "error.api"
+
     def __init__(self, status: int, error: str, detail: str,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.error, self.detail = status, error, detail
+        self.code = error
         self.headers = headers or {}

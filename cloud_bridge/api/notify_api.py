@@ -18,7 +18,7 @@ from cloud_bridge.store.types import utcnow
 
 from .deps import OperatorKey, readers, writers
 from .errors import ApiError
-from .views import ErrorView
+from .responses import ErrorView
 
 router = APIRouter(tags=["notifications"])
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorView} for s in (401, 403, 404,

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from cloud_bridge.domain.keys import Principal
 from cloud_bridge.notify import acknowledge, deliveries, get_escalation, retry
 from cloud_bridge.notify.escalation import list_escalations
-from cloud_bridge.registry.keys import Principal
 from cloud_bridge.store.models import Device, StripReadingRecord
 from cloud_bridge.store.notify_models import EscalationState, NotificationStatus
 from cloud_bridge.store.registry_models import Role

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from cloud_bridge.domain import alerts as alert_rules
+from cloud_bridge.domain import queries
+from cloud_bridge.domain.fleet import KioskHealth, fleet
+from cloud_bridge.domain.stats import stats as compute_stats
 from cloud_bridge.export import certificates_csv, epcis_document, readings_csv
-from cloud_bridge.registry import alerts as alert_rules
-from cloud_bridge.registry import queries
-from cloud_bridge.registry.fleet import KioskHealth, fleet
-from cloud_bridge.registry.stats import stats as compute_stats
 from cloud_bridge.store.devices import (
     ConfirmationMismatch,
     DeviceNotFound,
@@ -37,7 +37,7 @@ from .deps import (
     writers,
 )
 from .errors import ApiError
-from .operator_views import (
+from .operator_responses import (
     AlertView,
     CertificateRow,
     CountView,
@@ -59,7 +59,7 @@ from .operator_views import (
     StatsView,
     WhoAmI,
 )
-from .views import ErrorView
+from .responses import ErrorView
 
 router = APIRouter(tags=["operator"])
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorView} for s in (401, 403, 404,

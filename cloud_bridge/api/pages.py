@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from cloud_bridge.registry.times import CHINA
+from cloud_bridge.domain.times import CHINA
 
 from .i18n import pick_language, translator
 

@@ -15,17 +15,17 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
+from cloud_bridge.domain import certificates
+from cloud_bridge.domain.certificates import CertificateDetails
+from cloud_bridge.domain.lookup import lookup
+from cloud_bridge.domain.times import BootAnchor, ShownTime, shown_time
 from cloud_bridge.patterns import TOKEN_PATTERN, TOKEN_RULE
-from cloud_bridge.registry import certificates
-from cloud_bridge.registry.certificates import CertificateDetails
-from cloud_bridge.registry.lookup import lookup
-from cloud_bridge.registry.times import BootAnchor, ShownTime, shown_time
 from cloud_bridge.store.models import LatestTelemetry, LedgerRecord
 
 from .deps import TokenPath, readers
 from .errors import ApiError
 from .pages import render
-from .views import CertificateView, ErrorView, certificate_view
+from .responses import CertificateView, ErrorView, certificate_view
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from cloud_bridge.errors import BrokerError
 from protocol.config import BrokerConnection
 
 from .dynsec import CONTROL_TOPIC, RESPONSE_TOPIC
@@ -27,9 +28,11 @@ REQUEST_BYTES = 100_000
 larger)."""
 
 
-class ControlError(Exception):
+class ControlError(BrokerError):
     """The broker could not be reached, refused the account, or answered a command with an
     error; one line a person can act on."""
+
+    code = "broker_control"
 
 
 class DynsecControl:

@@ -22,9 +22,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.domain.broker_auth import password_file
+from cloud_bridge.errors import BrokerError
 from cloud_bridge.files import write_atomically
 from cloud_bridge.patterns import reserved_reason
-from cloud_bridge.registry.broker_auth import password_file
 from cloud_bridge.store.models import Device, DeviceStateValue
 
 from . import dynsec
@@ -35,8 +36,10 @@ DYNSEC = "dynamic-security.json"
 CRL = "crl.pem"
 
 
-class BrokerFilesError(Exception):
+class BrokerFilesError(BrokerError):
     """Files that must not be written as the database stands; the message says why."""
+
+    code = "broker_files"
 
 
 @dataclass(frozen=True)

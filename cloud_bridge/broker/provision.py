@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from cloud_bridge.errors import BrokerError
 from cloud_bridge.settings import BridgeSettings
 
 from . import files, sync
@@ -24,8 +25,11 @@ from .control import DynsecControl
 log = logging.getLogger(__name__)
 
 
-class NotConfigured(Exception):
+class NotConfigured(BrokerError):
     """The settings have no ``[broker_admin]`` section."""
+
+    code = "broker_not_configured"
+    translation_key = "error.broker_not_configured"
 
 
 def accounts(settings: BridgeSettings, *, cloud_users: list[str] | None = None,

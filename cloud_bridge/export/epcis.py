@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry.times import CHINA_UTC_HOURS, EPOCH_FLOOR, shown_time
+from cloud_bridge.domain.times import CHINA_UTC_HOURS, EPOCH_FLOOR, shown_time
 from cloud_bridge.store.models import CertificateRecord, Device, StripReadingRecord
 from cloud_bridge.store.registry_models import CertificateSource, MarketCheck
 from cloud_bridge.store.types import utcnow

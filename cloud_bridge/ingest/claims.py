@@ -12,6 +12,7 @@ enrolled but dishonest kiosk (or one misconfigured) could otherwise:
 Every token a kiosk makes is bound to its device id (``protocol.bound_ids``), so these
 checks need no database: pure functions of the message and the cloud's public base URLs. A
 refused record is a dead letter with the reason (``ingest.writer``); nothing else changes.
+Each message type's check is its handler's (``ingest.handlers``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ FOREIGN = "foreign_certificate"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def check_claims(accepted: Accepted, public_base_urls: Sequence[str] = ()) -> Rejection | None:
-    """Refuse a ledger record that claims what its kiosk may not (see the module docstring).
+def certificate_claims(accepted: Accepted, public_base_urls: Sequence[str] = ()
+                       ) -> Rejection | None:
+    """Refuse a certificate event that claims what its kiosk may not (see the module
+    docstring): a token it did not make, a template, promise text or ``verify_url`` of its own.
 
     Args:
         public_base_urls: the cloud's public base URL and any former ones still accepted; a
@@ -39,17 +42,23 @@ def check_claims(accepted: Accepted, public_base_urls: Sequence[str] = ()) -> Re
             tests without settings): any https URL of that shape, or http on a loopback host.
     """
     msg = accepted.message
+    assert isinstance(msg, CertificateEvent)
     device = accepted.device_id
-    if isinstance(msg, CertificateEvent):
-        body = msg.body
-        if isinstance(body, CertificateIssued):
-            return _check_certificate(body.certificate, device, public_base_urls)
-        if not token_belongs_to(body.token, device):
-            return Rejection(FOREIGN, f"device {device!r} tried to void certificate "
-                             f"{body.serial} ({body.token}), whose token it did not make")
-        return None
-    if (isinstance(msg, LotEvent) and msg.certificate_token is not None
-            and not token_belongs_to(msg.certificate_token, device)):
+    body = msg.body
+    if isinstance(body, CertificateIssued):
+        return _check_certificate(body.certificate, device, public_base_urls)
+    if not token_belongs_to(body.token, device):
+        return Rejection(FOREIGN, f"device {device!r} tried to void certificate "
+                         f"{body.serial} ({body.token}), whose token it did not make")
+    return None
+
+
+def lot_claims(accepted: Accepted, public_base_urls: Sequence[str] = ()) -> Rejection | None:
+    """Refuse a lot event naming a certificate its kiosk did not make."""
+    msg = accepted.message
+    assert isinstance(msg, LotEvent)
+    device = accepted.device_id
+    if msg.certificate_token is not None and not token_belongs_to(msg.certificate_token, device):
         return Rejection(FOREIGN, f"device {device!r} named certificate "
                          f"{msg.certificate_token} in a lot, whose token it did not make")
     return None

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from protocol import Channel, ProtocolError, decode, parse_topic
+from protocol import ProtocolError, decode, parse_topic
+from protocol.registry import KIOSK_CHANNELS
 
 from . import fast_verify
 from .inbound import Accepted, Inbound, Rejection
@@ -24,9 +25,10 @@ log = logging.getLogger(__name__)
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
-# Every channel a kiosk publishes on (docs/protocol.md, "Topics"): the ingest subscriptions.
-# The cloud's own (ack, cmd) are never ingested.
-KIOSK_CHANNELS = (Channel.STATUS, Channel.TELEMETRY, Channel.EVENT, Channel.COMMAND_RESULT)
+# KIOSK_CHANNELS: every channel a kiosk publishes on (protocol.registry): the ingest's
+# subscriptions. The cloud's own (ack, roster, keys, cmd) are never ingested.
+__all__ = ["KIOSK_CHANNELS", "KnownDevice", "check_device", "check_signature",
+           "decode_inbound"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry import credit
-from cloud_bridge.registry.producers import apply_producer_events
-from cloud_bridge.registry.roster import bump_stations
+from cloud_bridge.domain import credit
+from cloud_bridge.domain.producers import apply_producer_events
+from cloud_bridge.domain.roster import bump_stations
 from cloud_bridge.store.models import CertificateRecord, table_of
 from cloud_bridge.store.registry_models import KioskAlarm
 from cloud_bridge.store.upsert import upsert

@@ -2,7 +2,7 @@
 
 The committer thread calls ``beat`` between batches and while it waits for the database; a row
 is written at most every ``interval_s`` (at once when the state changes). The API never imports
-the worker: it reads these rows (``cloud_bridge.registry.ingest_health``) and calls a worker
+the worker: it reads these rows (``cloud_bridge.domain.ingest_health``) and calls a worker
 whose heartbeat stopped dead or cut off from the database, one that says ``retrying`` stalled,
 and one holding a message for long stalled too.
 

@@ -22,7 +22,8 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, tuple_, updat
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry import producers
+from cloud_bridge.domain import producers
+from cloud_bridge.errors import IngestError
 from cloud_bridge.store.bulk import insert_rows
 from cloud_bridge.store.errors import first_line
 from cloud_bridge.store.ingest_models import LedgerSkip
@@ -30,13 +31,12 @@ from cloud_bridge.store.models import (
     CertificateRecord,
     CertificateStatus,
     LedgerRecord,
-    StripReadingRecord,
     table_of,
 )
-from cloud_bridge.store.registry_models import Lot
 from protocol import CertificateEvent, CertificateVoided, ProducerEvent
 
 from . import rows
+from .handlers import ledger_handler, own_rows, producer_named, void_of
 from .inbound import Accepted, Outcome, Rejection
 
 _EXISTING_PG = text("""
@@ -49,8 +49,10 @@ _EXISTING_PG = text("""
 """)
 
 
-class BulkInsertRefused(Exception):
+class BulkInsertRefused(IngestError):
     """The bulk insert hit a constraint: roll back and redo the batch carefully."""
+
+    code = "bulk_insert_refused"
 
 
 @dataclass(slots=True)
@@ -207,7 +209,7 @@ def _reject_foreign_voids(
     session: Session, new: list[Accepted], verdicts: dict[int, LedgerVerdict]
 ) -> list[Accepted]:
     """A kiosk may only void certificates it issued itself."""
-    voids = {rows.void_of(i).token: i for i in new if rows.void_of(i) is not None}  # type: ignore[union-attr]
+    voids = {void.token: i for i in new if (void := void_of(i)) is not None}
     if not voids:
         return new
     owners = dict(session.execute(
@@ -216,7 +218,7 @@ def _reject_foreign_voids(
     ).all())
     kept = []
     for item in new:
-        void = rows.void_of(item)
+        void = void_of(item)
         owner = owners.get(void.token) if void is not None else None
         if void is not None and owner is not None and owner != item.device_id:
             verdicts[id(item)] = LedgerVerdict(item, Outcome.DEAD_LETTER, Rejection(
@@ -236,7 +238,7 @@ def _reject_foreign_producer_events(
     only its station's in a lot or certificate (``registry.producers``)."""
     events = [i.message for i in new if isinstance(i.message, ProducerEvent)]
     mentions = [(_msg_id(i), i.device_id, pid) for i in new
-                if (pid := rows.producer_named(i)) is not None]
+                if (pid := producer_named(i)) is not None]
     refused = producers.refusals(session, events) | producers.mention_refusals(session,
                                                                                 mentions)
     if not refused:
@@ -256,32 +258,24 @@ def _insert_bulk(session: Session, new: list[Accepted]) -> None:
     if not new:
         return
     ordered = sorted(new, key=_key)
-    certs = [r for r in map(rows.certificate_row, ordered) if r is not None]
-    readings = [r for r in map(rows.reading_row, ordered) if r is not None]
-    lots = [r for r in map(rows.lot_row, ordered) if r is not None]
     try:
-        insert_rows(session, table_of(LedgerRecord), [rows.ledger_row(i) for i in ordered])
-        insert_rows(session, table_of(CertificateRecord), certs)
-        insert_rows(session, table_of(StripReadingRecord), readings)
-        insert_rows(session, table_of(Lot), lots)
+        insert_rows(session, table_of(LedgerRecord),
+                    [ledger_handler(i).ledger_row(i) for i in ordered])
+        for table, made in own_rows(ordered).items():
+            insert_rows(session, table_of(table), made)
     except (IntegrityError, DataError) as exc:
         raise BulkInsertRefused(str(exc.orig)) from exc
 
 
 def _insert_one(session: Session, item: Accepted) -> LedgerVerdict:
     """Insert one record in a SAVEPOINT; on refusal, find out why."""
-    cert = rows.certificate_row(item)
-    reading = rows.reading_row(item)
-    lot = rows.lot_row(item)
+    tables = own_rows([item])
     try:
         with session.begin_nested():
-            session.execute(insert(table_of(LedgerRecord)), [rows.ledger_row(item)])
-            if cert is not None:
-                session.execute(insert(table_of(CertificateRecord)), [cert])
-            if reading is not None:
-                session.execute(insert(table_of(StripReadingRecord)), [reading])
-            if lot is not None:
-                session.execute(insert(table_of(Lot)), [lot])
+            session.execute(insert(table_of(LedgerRecord)), [ledger_handler(item).ledger_row(item)])
+            for table, made in tables.items():
+                if made:
+                    session.execute(insert(table_of(table)), made)
     except (IntegrityError, DataError) as exc:
         by_key, by_msg = _existing(session, [item])
         key, msg_id = _key(item), _msg_id(item)
@@ -304,7 +298,7 @@ def _apply_voids(session: Session, recorded: list[Accepted]) -> list[str]:
     params: list[dict[str, Any]] = []
     batch_keys = {_key(i) for i in recorded}
     for item in recorded:
-        void = rows.void_of(item)
+        void = void_of(item)
         if void is not None:
             params.append(rows.void_params(item.device_id, _key(item)[1], void))
     issued = [r["token"] for r in map(rows.certificate_row, recorded) if r is not None]

@@ -26,8 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from cloud_bridge.settings import BrokerSection, IngestSection
 from protocol import shared, subscription
-
-from .classify import KIOSK_CHANNELS
+from protocol.registry import KIOSK_CHANNELS
 
 
 def subscription_filters(ingest: IngestSection) -> list[str]:

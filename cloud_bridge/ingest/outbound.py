@@ -19,6 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from cloud_bridge.errors import IngestError
 from cloud_bridge.signing import CloudSigner
 from protocol import (
     MAX_PAYLOAD_BYTES,
@@ -37,8 +38,11 @@ PAGE_ENVELOPE_MARGIN = 512
 """Bytes a roster page's members other than its producers may take (ids, times, signature)."""
 
 
-class PacketTooLarge(Exception):
+class PacketTooLarge(IngestError):
     """A message that would exceed the broker's packet limit; it was not published."""
+
+    code = "packet_too_large"
+    translation_key = "error.packet_too_large"
 
 
 def _varint_len(value: int) -> int:

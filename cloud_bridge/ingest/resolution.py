@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry.errors import Conflict, NotFound, Refused
-from cloud_bridge.registry.history import log_change
+from cloud_bridge.domain.errors import Conflict, NotFound, Refused
+from cloud_bridge.domain.history import log_change
 from cloud_bridge.store.ingest_models import LedgerSkip
 from cloud_bridge.store.models import (
     AckWatermark,

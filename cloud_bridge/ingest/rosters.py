@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry import roster
+from cloud_bridge.domain import roster
 from cloud_bridge.store.errors import first_line
 
 from .outbound import KioskPublisher, PacketTooLarge

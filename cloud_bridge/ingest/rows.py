@@ -1,5 +1,8 @@
 """Table rows made from accepted kiosk messages (pure: message in, dictionaries out).
 
+Each function makes the row of one message type; ``ingest.handlers`` says which type gets
+which (one handler per type, looked up in a table).
+
 The JSON documents stored beside the columns are taken from the object exactly as received
 (``raw``), not from the re-serialised model, so they hold what the kiosk signed.
 """
@@ -9,44 +12,30 @@ from __future__ import annotations
 from typing import Any
 
 from protocol import (
-    AlarmEvent,
     CertificateEvent,
     CertificateIssued,
     CertificateVoided,
     CommandResult,
     LotEvent,
-    ProducerEvent,
     StatusMessage,
     Telemetry,
     TestReadingEvent,
 )
-from protocol.messages import LedgerMessage
+from protocol.messages import LedgerHeader
 
 from .inbound import Accepted
 
 
-def ledger_row(item: Accepted) -> dict[str, Any]:
+def ledger_row(item: Accepted, action: str | None, subject: str) -> dict[str, Any]:
+    """The ``ledger`` row of a ledger record; its handler says its action and subject
+    (``ingest.handlers``)."""
     msg = item.message
-    assert isinstance(msg, LedgerMessage)
-    action: str | None = None
-    subject: str
-    if isinstance(msg, CertificateEvent):
-        action = msg.body.action
-        body = msg.body
-        subject = body.certificate.token if isinstance(body, CertificateIssued) else body.token
-    elif isinstance(msg, ProducerEvent):
-        action, subject = msg.action, msg.producer.producer_id
-    elif isinstance(msg, AlarmEvent):
-        action, subject = msg.state, msg.code
-    elif isinstance(msg, LotEvent):
-        subject = msg.session_id  # the outcome lives in the lots table
-    else:
-        subject = msg.reading.reading_id
+    assert isinstance(msg, LedgerHeader)
     return {
         "device_id": msg.device_id,
         "seq": msg.seq,
         "msg_id": msg.msg_id,
-        "kind": msg.kind,
+        "kind": msg.kind,  # type: ignore[attr-defined]
         "action": action,
         "subject": subject,
         "kiosk_time": msg.time,
@@ -89,16 +78,6 @@ def certificate_row(item: Accepted) -> dict[str, Any] | None:
     }
 
 
-def producer_named(item: Accepted) -> str | None:
-    """The producer a lot or an issued certificate is for (None for other records)."""
-    msg = item.message
-    if isinstance(msg, LotEvent):
-        return msg.producer_id
-    if isinstance(msg, CertificateEvent) and isinstance(msg.body, CertificateIssued):
-        return msg.body.certificate.producer_id
-    return None
-
-
 def void_of(item: Accepted) -> CertificateVoided | None:
     msg = item.message
     if isinstance(msg, CertificateEvent) and isinstance(msg.body, CertificateVoided):
@@ -116,11 +95,10 @@ def void_params(device_id: str, seq: int, void: CertificateVoided) -> dict[str, 
     }
 
 
-def reading_row(item: Accepted) -> dict[str, Any] | None:
-    """The ``strip_readings`` row of a test reading event (None for other events)."""
+def reading_row(item: Accepted) -> dict[str, Any]:
+    """The ``strip_readings`` row of a test reading event."""
     msg = item.message
-    if not isinstance(msg, TestReadingEvent):
-        return None
+    assert isinstance(msg, TestReadingEvent)
     r = msg.reading
     return {
         "reading_id": r.reading_id,
@@ -143,11 +121,10 @@ def reading_row(item: Accepted) -> dict[str, Any] | None:
     }
 
 
-def lot_row(item: Accepted) -> dict[str, Any] | None:
-    """The ``lots`` row of a lot event (None for other events)."""
+def lot_row(item: Accepted) -> dict[str, Any]:
+    """The ``lots`` row of a lot event."""
     msg = item.message
-    if not isinstance(msg, LotEvent):
-        return None
+    assert isinstance(msg, LotEvent)
     return {
         "session_id": msg.session_id,
         "device_id": msg.device_id,

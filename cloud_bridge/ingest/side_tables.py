@@ -14,17 +14,10 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from cloud_bridge.store.models import (
-    Base,
-    CommandResultRecord,
-    DeviceStatus,
-    LatestTelemetry,
-    table_of,
-)
+from cloud_bridge.store.models import table_of
 from cloud_bridge.store.upsert import upsert
-from protocol import CommandResult, StatusMessage, Telemetry
 
-from . import rows
+from .handlers import SIDE_HANDLERS, SideHandler
 from .inbound import Accepted
 
 
@@ -40,27 +33,26 @@ def _replace_all_but_key(table: Table, excluded: Any) -> dict[str, Any]:
 
 
 def store_side_messages(session: Session, items: Sequence[Accepted]) -> None:
-    """Upsert the status, telemetry and command results among ``items`` (verified already)."""
-    statuses = [i for i in items if isinstance(i.message, StatusMessage)]
-    telemetry = [i for i in items if isinstance(i.message, Telemetry)]
-    results = [i for i in items if isinstance(i.message, CommandResult)]
-    upserts: tuple[tuple[type[Base], list[Accepted], Any], ...] = (
-        (DeviceStatus, statuses, rows.status_row),
-        (LatestTelemetry, telemetry, rows.telemetry_row),
-    )
-    for model, batch, make_row in upserts:
+    """Upsert the status, telemetry and command results among ``items`` (verified already),
+    each type as its handler says (``ingest.handlers.SIDE_HANDLERS``)."""
+    by_type: dict[type[Any], list[Accepted]] = {model: [] for model in SIDE_HANDLERS}
+    for item in items:
+        by_type[type(item.message)].append(item)
+    for model, batch in by_type.items():
+        _store(session, SIDE_HANDLERS[model], batch)
+
+
+def _store(session: Session, handler: SideHandler, items: Sequence[Accepted]) -> None:
+    table = table_of(handler.table)
+    if handler.key == "device_id":
         upsert(
             session,
-            table_of(model),
-            [make_row(i) for i in _latest_per_device(batch)],
+            table,
+            [handler.row(i) for i in _latest_per_device(items)],
             key=["device_id"],
             set_=_replace_all_but_key,
             where=lambda t, excluded: t.c.msg_id != excluded.msg_id,
         )
-    unique_results = {rows.command_result_row(i)["msg_id"]: i for i in results}
-    upsert(
-        session,
-        table_of(CommandResultRecord),
-        [rows.command_result_row(unique_results[m]) for m in sorted(unique_results)],
-        key=["msg_id"],
-    )
+        return
+    unique = {handler.row(i)[handler.key]: i for i in items}
+    upsert(session, table, [handler.row(unique[k]) for k in sorted(unique)], key=[handler.key])

@@ -46,6 +46,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud_bridge.errors import IngestError
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.signing import CloudSigner
 from cloud_bridge.store.errors import StoreUnwritable, first_line, is_outage
@@ -62,12 +63,18 @@ from .writer import BatchWriter, Prepared
 log = logging.getLogger(__name__)
 
 
-class WorkerCrashed(RuntimeError):
+class WorkerCrashed(IngestError, RuntimeError):
     """The ingest worker stopped because of an unexpected error (its cause is chained)."""
 
+    code = "worker_crashed"
+    translation_key = "error.worker_crashed"
 
-class WorkerNotReady(RuntimeError):
+
+class WorkerNotReady(IngestError, RuntimeError):
     """The worker did not connect and subscribe within the time given to ``start``."""
+
+    code = "worker_not_ready"
+    translation_key = "error.worker_not_ready"
 
 
 @dataclass

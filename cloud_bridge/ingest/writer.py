@@ -30,9 +30,9 @@ from protocol import ProtocolError
 from protocol.batch import is_batch_topic, split_batch
 
 from . import follow_ups, isolation, watermarks
-from .claims import check_claims
 from .classify import KnownDevice, check_device, check_signature, decode_inbound
 from .dead_letters import settle_recorded, store_dead_letters
+from .handlers import check_claims
 from .inbound import Accepted, BatchResult, Inbound, Outcome, Rejection, Verdict
 from .ledger import BulkInsertRefused, store_ledger
 from .side_tables import store_side_messages
@@ -63,7 +63,7 @@ class BatchWriter:
         engine: the store's engine (from ``make_engine``, writer mode on SQLite).
         payload_cap: bytes of a dead-lettered payload to keep.
         public_base_urls: the cloud's public base URLs a certificate's ``verify_url`` may
-            point below (``claims.check_claims``).
+            point below (``ingest.claims``).
     """
 
     def __init__(self, engine: Engine, *, payload_cap: int = 256 * 1024,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry.times import CHINA
+from cloud_bridge.domain.times import CHINA
 from cloud_bridge.settings import BridgeSettings
 from cloud_bridge.store.models import Device, StripReadingRecord
 from cloud_bridge.store.notify_models import Escalation

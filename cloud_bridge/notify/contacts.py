@@ -17,9 +17,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.domain.errors import NotFound, Refused
+from cloud_bridge.domain.history import log_change
 from cloud_bridge.locales import LANGUAGES
-from cloud_bridge.registry.errors import NotFound, Refused
-from cloud_bridge.registry.history import log_change
 from cloud_bridge.store.notify_models import NotifyContact, NotifyRoute
 
 from .channels import CHANNELS

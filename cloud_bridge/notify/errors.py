@@ -10,9 +10,14 @@
 
 from __future__ import annotations
 
+from cloud_bridge.errors import BridgeError
 
-class NotifyError(Exception):
-    """Root of the notification errors."""
+
+class NotifyError(BridgeError):
+    """Base of the notification errors."""
+
+    code = "notify"
+    translation_key = "error.notify"
 
 
 class DeliveryError(NotifyError):
@@ -24,6 +29,9 @@ class DeliveryError(NotifyError):
 class RetryLater(DeliveryError, ConnectionError):
     """Try again after a backoff (the server or our configuration is at fault)."""
 
+    code = "retry_later"
+    translation_key = "error.notify_retry"
+
 
 class ChannelNotConfigured(RetryLater):
     """The channel's settings are missing (no ``notify.smtp.host``, no webhook secret): kept
@@ -32,5 +40,8 @@ class ChannelNotConfigured(RetryLater):
 
 class Undeliverable(DeliveryError, ValueError):
     """Refused for good (the address is at fault)."""
+
+    code = "undeliverable"
+    translation_key = "error.notify_undeliverable"
 
     permanent = True

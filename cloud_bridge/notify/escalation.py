@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cloud_bridge.registry.errors import Conflict, Refused
-from cloud_bridge.registry.history import log_change
+from cloud_bridge.domain.errors import Conflict, Refused
+from cloud_bridge.domain.history import log_change
 from cloud_bridge.store.notify_models import Escalation, EscalationState
 
 from .outbox import enqueue

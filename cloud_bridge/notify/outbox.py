@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.domain.errors import Conflict, NotFound
+from cloud_bridge.domain.history import log_change
 from cloud_bridge.locales import DEFAULT_LANGUAGE
-from cloud_bridge.registry.errors import Conflict, NotFound
-from cloud_bridge.registry.history import log_change
 from cloud_bridge.store.models import table_of
 from cloud_bridge.store.notify_models import Notification, NotificationStatus, NotifyContact
 from cloud_bridge.store.upsert import upsert

@@ -24,8 +24,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud_bridge.domain.broker_auth import mosquitto_hash, new_password
+from cloud_bridge.errors import StoreError
 from cloud_bridge.patterns import PLACE_CODE_PATTERN, STATION_PATTERN, reserved_reason
-from cloud_bridge.registry.broker_auth import mosquitto_hash, new_password
 from protocol import ProtocolError, check_device_id, load_public_key
 
 from .models import AckWatermark, Device, DeviceStateValue
@@ -35,12 +36,17 @@ _STATION_RE = re.compile(STATION_PATTERN)
 _PLACE_RE = re.compile(PLACE_CODE_PATTERN)
 
 
-class EnrolmentError(ValueError):
+class EnrolmentError(StoreError, ValueError):
     """A device that cannot be enrolled or retired as asked; the message says why."""
 
+    code = "enrolment"
+    translation_key = "error.enrolment"
 
-class DeviceNotFound(EnrolmentError):
+
+class DeviceNotFound(EnrolmentError, LookupError):
     """No device has this id."""
+
+    code = "device_not_found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,7 @@ def enroll_device(
     session.add(AckWatermark(device_id=device_id, acked_seq=0))
     session.flush()
     # Imported here: the registry's modules import the store (no cycle at import time).
-    from cloud_bridge.registry.history import log_change
+    from cloud_bridge.domain.history import log_change
 
     log_change(session, entity="device", entity_id=device_id, action="enrolled", actor=actor,
                data={"station_id": station_id, "place_code": place_code})
@@ -117,6 +123,8 @@ def enroll_device(
 
 class ConfirmationMismatch(EnrolmentError):
     """The device id typed to confirm does not match the device."""
+
+    code = "confirmation_mismatch"
 
 
 def _confirm(device_id: str, confirm: str | None, reason: str | None, what: str) -> str:
@@ -154,7 +162,7 @@ def retire_device(session: Session, device_id: str, *, confirm: str | None, reas
     device.retired_at = utcnow()
     device.broker_password_hash = None  # it may no longer log in to the broker
     session.flush()
-    from cloud_bridge.registry.history import log_change  # see enroll_device
+    from cloud_bridge.domain.history import log_change  # see enroll_device
 
     log_change(session, entity="device", entity_id=device_id, action="retired", actor=actor,
                reason=text)
@@ -181,7 +189,7 @@ def reenable_device(session: Session, device_id: str, *, confirm: str | None,
     device.retired_at = None
     device.broker_password_hash = mosquitto_hash(password)
     session.flush()
-    from cloud_bridge.registry.history import log_change  # see enroll_device
+    from cloud_bridge.domain.history import log_change  # see enroll_device
 
     log_change(session, entity="device", entity_id=device_id, action="re-enabled",
                actor=actor, reason=text)

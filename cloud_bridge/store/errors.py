@@ -17,6 +17,8 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from cloud_bridge.errors import StoreError
+
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
 """The error classes that may mean "the database is unavailable" (refined by ``is_outage``)."""
 
@@ -57,9 +59,12 @@ _SQLITE_OUTAGE_CODES = frozenset({
 _SQLITE_SCHEMA_WORDS = ("no such table", "no such column")
 
 
-class StoreUnwritable(Exception):
+class StoreUnwritable(StoreError):
     """The store refused even a fixed, minimal dead-letter row: the fault is the store's, not
     any message's. Retried like an outage."""
+
+    code = "store_unwritable"
+    translation_key = "error.store_unwritable"
 
 
 def is_outage(exc: BaseException) -> bool:

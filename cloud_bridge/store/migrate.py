@@ -16,13 +16,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from cloud_bridge.errors import StoreError
+
 from .engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-class SchemaError(RuntimeError):
+class SchemaError(StoreError, RuntimeError):
     """The database's schema is not the one this code needs (run ``nongan bridge migrate``)."""
+
+    code = "schema"
+    translation_key = "error.schema"
 
 
 def alembic_config() -> Config:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from ..errors import KitError
+
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 """Kit ids and lots as the catalogue and the wire carry them (protocol ``Code``)."""
 SERIAL_PATTERN = re.compile(r"[!-~]{1,20}")
@@ -16,12 +18,15 @@ MAX_STRIPS = 10_000
 SCAN_AGAIN = "scan the label again, holding it steady until the scanner beeps"
 
 
-class LabelError(ValueError):
+class LabelError(KitError, ValueError):
     """A code that is not a usable kit box label: cut short, malformed, or another code.
 
     Attributes:
         fix: what the technician can do about it, in plain words.
     """
+
+    code = "label"
+    translation_key = "error.label"
 
     def __init__(self, message: str, fix: str = SCAN_AGAIN) -> None:
         super().__init__(message)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+from ..errors import KitError
 from ..kit_stock import KitBox, KitStockBook, StockError
 from ..kits import Catalogue, Kit, Lot, UnknownCodeError
 from ._label import KitLabel, check_lot, check_serial, check_strips
@@ -23,8 +24,10 @@ CATALOGUE_FIX = ("update the kit catalogue (a newer nongan release, or the folde
                  "kits.catalogue in the settings), then scan the box again")
 
 
-class RegistrationError(Exception):
+class RegistrationError(KitError):
     """A box that may not go into stock; ``code`` is stable, ``fix`` says what to do."""
+
+    translation_key = "error.box_refused"
 
     def __init__(self, code: str, message: str, fix: str) -> None:
         super().__init__(message)

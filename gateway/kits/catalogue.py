@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..errors import KitError
 from .models import Analyte, CassetteLayout, Kit, Limit, Lot, Product
 
 DEFAULT_PATH = Path(__file__).with_name("data")
@@ -25,19 +26,26 @@ SCHEMA = 1
 FILES = ("catalogue", "products", "analytes", "cassettes", "kits", "limits")
 
 
-class KitCatalogueError(Exception):
+class KitCatalogueError(KitError):
     """The catalogue files are missing, malformed or inconsistent (message says where)."""
 
+    code = "kit_catalogue"
+    translation_key = "error.kit_catalogue"
 
-class UnknownCodeError(KeyError):
+
+class UnknownCodeError(KitError, KeyError):
     """No product, analyte, kit or lot with that code."""
+
+    code = "unknown_code"
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
 
-class LotExpiredError(Exception):
+class LotExpiredError(KitError):
     """The kit lot is past its expiry date: its strips must not be used."""
+
+    code = "expired"
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,10 +1,13 @@
-"""The session's core: its step, the person's data, timeouts, change notification, the view.
+"""The session's core: its step, the person, timeouts, change notification, the view.
 
 Everything runs on the gateway's event loop. A step's inactivity timeout starts when the step
 is entered and restarts at each of the person's actions; ``warning_s`` before the end the view
 says ``warning`` (the screen shows "Still there? Tap to continue"); at the end the session
 ends as abandoned and the person's data is wiped. Steps where nobody is expected to act (idle,
 and while the reader works) have no timeout.
+
+A step is entered only by a declared transition (``gateway.session.actions``): ``_go`` refuses
+any other with ``IllegalTransition``.
 
 The view is a frozen snapshot with a ``version`` that grows at each change; ``wait_for_change``
 lets the screen (long polling) or a test wait for the next one.
@@ -24,62 +27,49 @@ from device_drivers import Printer
 from ..cancellation import cancel_and_wait
 from ..issuance import CertificateIssuer
 from ..kits import Catalogue
-from ..producers import KnownProducer, ProducerRegistry
-from ..settings import GatewaySettings
+from ..lots import LotBook
+from ..producers import ProducerBook
 from ..station import StripStation
-from .lots import LotLedger
-from .panel import extra_choices
+from .actions import Action, IllegalTransition, WrongStep
+from .config import SessionConfig
+from .issuing import CertificateDesk, DeskConfig
 from .person import Person
-from .preparation import steps_for
-from .steps import (
-    ACTIONS,
-    MACHINE_BUSY,
-    AnalyteResult,
-    CertificateView,
-    Notice,
-    ProducerView,
-    SessionView,
-    Step,
-    TestView,
-)
-from .units import units_for
+from .steps import MACHINE_BUSY, Notice, ProducerView, SessionView, Step
+from .view import make_view, producer_view
 
 log = logging.getLogger(__name__)
 
 LONG_STEPS = frozenset({Step.REGISTER, Step.PREPARE})
 
 
-class WrongStep(Exception):
-    """An action that the current step does not offer (a stale screen, or a bug in a test)."""
-
-    def __init__(self, action: str, step: Step) -> None:
-        super().__init__(f"{action} is not possible on the {step.value} step")
-        self.action = action
-        self.step = step
-
-
 @dataclass
 class SessionParts:
     """What a session drives; the gateway builds it from its own parts."""
 
-    settings: GatewaySettings
+    config: SessionConfig
     catalogue: Catalogue
-    producers: ProducerRegistry
-    lots: LotLedger
+    producers: ProducerBook
+    lots: LotBook
     issuer: CertificateIssuer
     station: StripStation | None
     printer: Printer | None
 
 
 class SessionCore:
+    TRANSITIONS: frozenset[tuple[Step, Step]] = frozenset()
+    """Every declared (from, to) step pair; set by ``KioskSession`` from its declarations."""
+
     def __init__(self, parts: SessionParts, *, now: Callable[[], float] = time.monotonic
                  ) -> None:
         self.parts = parts
-        self.settings = parts.settings
+        self.config = parts.config
         self.catalogue = parts.catalogue
+        self.desk = CertificateDesk(DeskConfig(station_name=parts.config.station_name),
+                                    issuer=parts.issuer, printer=parts.printer,
+                                    lots=parts.lots, catalogue=parts.catalogue)
         self._now = now
         self.step = Step.IDLE
-        self.person = Person(language=self.settings.ui.language)
+        self.person = Person(language=self.config.language)
         self.notice: Notice | None = None
         self.version = 0
         self._deadline: float | None = None
@@ -89,17 +79,17 @@ class SessionCore:
         self._test_task: asyncio.Task[None] | None = None
         self._view: SessionView | None = None
 
-    def _require(self, action: str) -> None:
-        """Check that the step offers ``action``; every action calls this first.
+    def is_idle(self) -> bool:
+        """Nobody is using the kiosk: the welcome screen, no one's data in memory, no test
+        running (what the updater asks before it switches releases)."""
+        return self.step is Step.IDLE
 
-        It also restarts the step's timeout: the person just did something, and an action
-        that awaits (a database write, the printer) must not be overtaken by a timeout that
-        wipes the person in the middle of it.
-        """
-        allowed = ACTIONS.get(action, frozenset())
-        if allowed is not None and self.step not in allowed:
-            raise WrongStep(action, self.step)
-        if self._deadline is not None:
+    def _begin(self, action: Action) -> None:
+        """Check that the step offers ``action`` (every action does this first, see
+        ``gateway.session.actions.action``) and restart the step's timeout."""
+        if not action.offered_on(self.step):
+            raise WrongStep(action.name, self.step)
+        if action.touches and self._deadline is not None:
             self._touch()
 
     # ------------------------------------------------------------------ change + timeouts
@@ -108,13 +98,20 @@ class SessionCore:
         if step in MACHINE_BUSY:
             return None
         if step is Step.INSERT:
-            return self.settings.station.cassette_timeout_s
+            return self.config.cassette_timeout_s
         if step in LONG_STEPS:
-            return self.settings.session.long_step_timeout_s
-        return self.settings.session.step_timeout_s
+            return self.config.long_step_timeout_s
+        return self.config.step_timeout_s
 
     def _go(self, step: Step, notice: Notice | None = None) -> None:
-        """Enter ``step`` (restarting its timeout) and tell whoever waits."""
+        """Enter ``step`` (restarting its timeout) and tell whoever waits.
+
+        Raises:
+            IllegalTransition: no action or event declares the move (a bug).
+        """
+        if (step is not self.step and step is not Step.IDLE
+                and (self.step, step) not in self.TRANSITIONS):
+            raise IllegalTransition(self.step, step)
         self.step = step
         self.notice = notice
         self._touch()
@@ -125,6 +122,11 @@ class SessionCore:
         self._deadline = None if timeout is None else self._now() + timeout
         self._warned = False
         self._changed_now()
+
+    def _say(self, notice: Notice) -> None:
+        """Tell the person something on the same step (a wrong PIN, a bad quantity)."""
+        self.notice = notice
+        self._touch()
 
     def _changed_now(self) -> None:
         self.version += 1
@@ -158,7 +160,7 @@ class SessionCore:
         if left <= 0:
             log.info("session timed out on the %s step", self.step.value)
             await self._end("timeout on the " + self.step.value + " screen")
-        elif left <= self.settings.session.warning_s and not self._warned:
+        elif left <= self.config.warning_s and not self._warned:
             self._warned = True
             self._changed_now()
 
@@ -177,7 +179,7 @@ class SessionCore:
         if task is not None and not task.done():
             await cancel_and_wait(task)
         person = self.person
-        if person.lot_opened and not person.lot_closed:
+        if person.lot.state.open:
             try:
                 await asyncio.to_thread(self.parts.lots.abandon, person.session_id, why)
             except Exception:  # the wipe must happen whatever the disk says
@@ -186,7 +188,7 @@ class SessionCore:
         self._wipe()
 
     def _wipe(self) -> None:
-        self.person = Person(language=self.settings.ui.language)
+        self.person = Person(language=self.config.language)
         self.notice = None
         self._go(Step.IDLE)
 
@@ -195,18 +197,16 @@ class SessionCore:
     @property
     def view(self) -> SessionView:
         if self._view is None:
-            self._view = self._make_view()
+            recent: tuple[ProducerView, ...] = ()
+            if self.step is Step.IDENTIFY:
+                held = self.person.identity.recent
+                recent = held if held is not None else self._recent()
+            self._view = make_view(version=self.version, step=self.step, notice=self.notice,
+                                   person=self.person, catalogue=self.catalogue,
+                                   config=self.config, recent=recent)
         left = self.seconds_left()
         # seconds_left changes without a version change: refresh it on every read.
-        return _with_time(self._view, left, self._warned)
-
-    def _producer_view(self, producer: KnownProducer, *, masked: bool) -> ProducerView:
-        return ProducerView(
-            producer_id=producer.producer_id,
-            display_name=producer.masked_name if masked else producer.name,
-            phone_tail=producer.masked_phone,
-            has_pin=producer.has_pin,
-        )
+        return replace(self._view, seconds_left=left, warning=self._warned)
 
     async def _enter_identify(self, notice: Notice | None = None) -> None:
         """Enter IDENTIFY with its recent-producers list read from the database in a thread
@@ -215,92 +215,11 @@ class SessionCore:
         recent = await asyncio.to_thread(self._recent)
         if self.person is not person:  # the session ended meanwhile (a timeout): stay idle
             return
-        person.recent = recent
+        person.identity.recent = recent
         self._go(Step.IDENTIFY, notice)
 
     def _recent(self) -> tuple[ProducerView, ...]:
-        limit = self.settings.session.recent_producers
+        limit = self.config.recent_producers
         if limit == 0:
             return ()
-        return tuple(self._producer_view(p, masked=True)
-                     for p in self.parts.producers.recent(limit))
-
-    def _make_view(self) -> SessionView:
-        p = self.person
-        step = self.step
-        product = self.catalogue.products.get(p.product_code or "")
-        test = None
-        if step in (Step.PREPARE, Step.INSERT, Step.INCUBATING, Step.SCORING, Step.RETEST,
-                    Step.ERROR) and p.plan and p.test_index < len(p.plan):
-            planned = p.plan[p.test_index]
-            prep = steps_for(product.category) if product else ()
-            progress = p.progress
-            test = TestView(
-                index=p.test_index, total=len(p.plan), kit_id=planned.kit_id,
-                analytes=p.analytes_now or planned.analytes, attempt=p.attempt,
-                max_attempts=1 + self.settings.station.max_retests, prep_steps=prep,
-                prep_index=p.prep_index,
-                phase=progress.phase.value if progress else None,
-                remaining_s=progress.remaining_s if progress else None,
-                total_s=progress.total_s if progress else None,
-            )
-        required = list(product.analytes) if product else []
-        panel = p.panel(required)
-        results = tuple(
-            AnalyteResult(
-                analyte=a,
-                call=p.results[a].call.value if a in p.results else None,
-                reason_codes=p.reason_codes.get(a, ()),
-                attempts=p.attempts.get(a, 0),
-                t_c_ratio=p.results[a].t_c_ratio if a in p.results else None,
-            )
-            for a in panel
-        ) if p.plan or p.results else ()
-        cert = None
-        if p.certificate is not None:
-            c = p.certificate
-            cert = CertificateView(
-                token=c.token, serial=c.serial, verify_url=c.verify_url,
-                product_code=c.product_code, quantity=c.quantity, unit=p.unit or "",
-                promisor_name=c.promisor_name, issued_at=c.issued_at.isoformat(),
-                print_status=p.print_status or "printing", voided=p.voided,
-            )
-        return SessionView(
-            version=self.version,
-            step=step,
-            language=p.language,
-            notice=self.notice,
-            producer=self._producer_view(p.producer, masked=False) if p.producer else None,
-            pin_for=self._producer_view(p.pin_candidate, masked=True)
-            if p.pin_candidate else None,
-            recent=(p.recent if p.recent is not None else self._recent())
-            if step is Step.IDENTIFY else (),
-            origins=self._origins() if step is Step.REGISTER else (),
-            product_code=p.product_code,
-            quantity=p.quantity,
-            unit=p.unit,
-            units=units_for(product.category) if product else (),
-            correcting=p.correcting,
-            panel_required=tuple(required),
-            panel_extras=tuple(p.extras),
-            extra_choices=tuple(extra_choices(self.catalogue, product.code))
-            if product and step is Step.PANEL else (),
-            test=test,
-            tests_done=p.test_index,
-            results=results,
-            refusals=tuple(p.refusals),
-            error_code=p.error_code,
-            certificate=cert,
-        )
-
-    def _origins(self) -> tuple[tuple[str, str], ...]:
-        device = self.settings.device
-        here = (device.place_code, device.station_name or device.place_code)
-        more = tuple((o.code, o.name) for o in self.settings.session.origins
-                     if o.code != device.place_code)
-        return (here, *more)
-
-
-def _with_time(view: SessionView, left: float | None, warned: bool) -> SessionView:
-    return replace(view, seconds_left=left, warning=warned)
-
+        return tuple(producer_view(p, masked=True) for p in self.parts.producers.recent(limit))

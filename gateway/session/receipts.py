@@ -9,6 +9,7 @@ the screen, and it can be reprinted (or voided and issued again after a jam).
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from device_drivers import DeviceError, Printer, PrinterOffline, PrinterOutOfPaper, ReceiptContent
@@ -20,6 +21,30 @@ from ..issuance import LOCAL_TZ
 log = logging.getLogger(__name__)
 
 CALL_ZH = {"negative": "阴性", "positive": "阳性", "suspect": "可疑", "invalid": "无效"}
+
+
+class PrintStatus(StrEnum):
+    """How printing a receipt went, as the screen says it."""
+
+    PRINTING = "printing"
+    PRINTED = "printed"
+    OUT_OF_PAPER = "out_of_paper"  # load paper, then reprint
+    OFFLINE = "offline"            # switch it on, close its cover, then reprint
+    FAILED = "failed"              # anything else a device reports: call the technician
+    NO_PRINTER = "no_printer"      # this kiosk has none configured
+
+    @property
+    def notice_key(self) -> str | None:
+        """The catalogue key of the notice the screen shows after this status (None: none)."""
+        return PRINT_NOTICES.get(self)
+
+
+PRINT_NOTICES: dict[PrintStatus, str] = {
+    PrintStatus.OUT_OF_PAPER: "notice.print_out_of_paper",
+    PrintStatus.OFFLINE: "notice.print_offline",
+    PrintStatus.FAILED: "notice.print_failed",
+    PrintStatus.NO_PRINTER: "notice.print_no_printer",
+}
 
 
 def certificate_receipt(cert: Certificate, *, station_name: str = "",
@@ -61,25 +86,21 @@ def producer_card_receipt(name: str, producer_id: str, card_code: str) -> Receip
     )
 
 
-def print_receipt(printer: Printer | None, content: ReceiptContent) -> str:
-    """Print ``content``; returns the print status the screen shows. Blocking.
-
-    ``printed``; ``out_of_paper`` and ``offline`` (load paper / switch on, then reprint);
-    ``failed`` (anything else a device reports, including a missing CJK font: call the
-    technician); ``no_printer`` (this kiosk has none configured).
-    """
+def print_receipt(printer: Printer | None, content: ReceiptContent) -> PrintStatus:
+    """Print ``content``; returns the print status the screen shows (``PrintStatus``; a
+    missing CJK font is ``failed`` too). Blocking."""
     if printer is None:
-        return "no_printer"
+        return PrintStatus.NO_PRINTER
     try:
         printer.open()
         printer.print_receipt(content)
     except PrinterOutOfPaper as exc:
         log.warning("printing %r: %s", content.title, exc)
-        return "out_of_paper"
+        return PrintStatus.OUT_OF_PAPER
     except PrinterOffline as exc:
         log.warning("printing %r: %s", content.title, exc)
-        return "offline"
+        return PrintStatus.OFFLINE
     except DeviceError as exc:
         log.error("printing %r failed: %s", content.title, exc)
-        return "failed"
-    return "printed"
+        return PrintStatus.FAILED
+    return PrintStatus.PRINTED

@@ -1,5 +1,11 @@
 """Testing the lot: one cassette after another, each through the station, then the verdict.
 
+A ``TestRun`` is made when the person confirms the panel and lives as long as the lot: it
+knows the planned cassettes, which one is under way (its attempt, the analytes it must read,
+the preparation step shown, the reader's progress) and it judges each cassette's readings.
+Its configuration is what it needs and nothing more (``TestRunConfig``: attempts allowed per
+cassette); the station and the lot book are given to it.
+
 After each cassette: a positive reading blocks the lot at once (``blocked_positive`` is
 queued for the supervisor before the screen changes, and no further strip is spent); a suspect
 or invalid reading asks for a re-test of those analytes with a new strip, at most
@@ -10,155 +16,166 @@ analyte is negative the next cassette is prepared, or the results are shown.
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
 from device_drivers import DeviceError
 from protocol import Call, LotOutcome
 
+from ..errors import DeviceFailed, GatewayError, RecordingFailed, ScoringFailed
+from ..lots import LotBook
 from ..scoring import ScoringError
-from ..station import CassetteTimeout, Phase, Progress, StationRefused, TestRequest
-from ..storage import StorageError
-from .core import SessionCore
-from .preparation import steps_for
-from .steps import Notice, RefusalView, Step
-
-log = logging.getLogger(__name__)
-
-PHASE_STEP = {
-    Phase.INSERT: Step.INSERT,
-    Phase.INCUBATING: Step.INCUBATING,
-    Phase.CAPTURING: Step.SCORING,
-    Phase.SCORING: Step.SCORING,
-}
+from ..station import Progress, StripStation, TestRequest
+from .lot import LotDraft, LotState
+from .panel import PlannedTest
 
 
-class RunningMixin(SessionCore):
-    def _begin_test(self, attempt: int, analytes: tuple[str, ...] | None = None) -> None:
-        p = self.person
-        p.attempt = attempt
-        p.analytes_now = analytes or p.plan[p.test_index].analytes
-        p.prep_index = 0
-        p.progress = None
-        p.error_code = None
+class Verdict(StrEnum):
+    """What one cassette's readings mean for the lot."""
 
-    async def next_prep(self) -> None:
-        """Next preparation step; after the last one the tray opens for the cassette."""
-        self._require("next_prep")
-        p = self.person
-        product = self.catalogue.product(p.product_code or "")
-        if p.prep_index + 1 < len(steps_for(product.category)):
-            p.prep_index += 1
-            self._touch()
-            return
-        self._start_station()
+    BLOCKED = "blocked"        # a positive reading: the lot is blocked (published)
+    RETEST = "retest"          # suspect or invalid: test those analytes again, new strip
+    UNRESOLVED = "unresolved"  # still not negative after the re-tests allowed (published)
+    NEXT = "next"              # negative: the next cassette of the panel
+    PASSED = "passed"          # every cassette negative: the results, then the certificate
 
-    def _start_station(self) -> None:
-        p = self.person
-        p.progress = None  # until the station has taken the strip and opened the tray
-        self._go(Step.INSERT)
-        self._test_task = asyncio.get_running_loop().create_task(
-            self._run_test(), name="nongan-session-test")
 
-    def _on_progress(self, progress: Progress) -> None:
-        self.person.progress = progress
-        step = PHASE_STEP.get(progress.phase)
-        if step is not None and step is not self.step:
-            self._go(step)
-        else:
-            self._changed_now()
+@dataclass(frozen=True, slots=True)
+class TestRunConfig:
+    __test__ = False  # not a pytest class
 
-    async def _run_test(self) -> None:
-        p = self.person
-        station = self.parts.station
-        assert station is not None
-        planned = p.plan[p.test_index]
+    max_attempts: int
+    """Strips allowed per cassette of the panel: the first and the re-tests."""
+
+
+class TestRun:
+    """The cassettes of one lot (see the module docstring)."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, plan: Sequence[PlannedTest], lot: LotDraft, *, config: TestRunConfig,
+                 station: StripStation, lots: LotBook, session_id: str,
+                 producer_id: str | None, prep_steps: tuple[str, ...]) -> None:
+        if not plan:
+            raise ValueError("a test run needs at least one planned cassette")
+        self.plan = list(plan)
+        self.lot = lot
+        self.config = config
+        self.station = station
+        self.lots = lots
+        self.session_id = session_id
+        self.producer_id = producer_id
+        self.prep_steps = prep_steps
+        self.index = 0
+        self.attempt = 1
+        self.analytes: tuple[str, ...] = self.plan[0].analytes
+        self.prep_index = 0
+        self.progress: Progress | None = None
+
+    @property
+    def planned(self) -> PlannedTest:
+        return self.plan[self.index]
+
+    @property
+    def untouched(self) -> bool:
+        """No strip read yet: the panel may still be changed."""
+        return self.index == 0 and not self.lot.readings.reading_ids
+
+    @property
+    def attempts_left(self) -> bool:
+        return self.attempt < self.config.max_attempts
+
+    def _begin(self, attempt: int, analytes: tuple[str, ...] | None = None) -> None:
+        self.attempt = attempt
+        self.analytes = analytes or self.planned.analytes
+        self.prep_index = 0
+        self.progress = None
+
+    # ------------------------------------------------------------------ preparation
+
+    def next_prep(self) -> bool:
+        """Show the next preparation step; False when the last one was shown."""
+        if self.prep_index + 1 < len(self.prep_steps):
+            self.prep_index += 1
+            return True
+        return False
+
+    def previous_prep(self) -> bool:
+        """Show the previous preparation step; False on the first one."""
+        if self.prep_index > 0:
+            self.prep_index -= 1
+            return True
+        return False
+
+    # ------------------------------------------------------------------ one cassette
+
+    async def run(self, on_progress: Callable[[Progress], None],
+                  cassette_deadline: Callable[[], float]) -> Verdict:
+        """Run the cassette under way through the station, record and judge its readings.
+
+        Raises:
+            StationRefused: the kit, the calibration or a device stops the test.
+            CassetteTimeout: nobody put the cassette in.
+            CassetteFailed: the strip is spent and gave no readings; its ``code`` says why
+                (``device``, ``scoring``, ``storage``).
+            StorageError: the readings were recorded but noting them on the lot (or closing
+                it) failed.
+        """
+        self.progress = None  # until the station has taken the strip and opened the tray
         request = TestRequest(
-            kit_id=planned.kit_id, analytes=p.analytes_now, product_code=p.product_code or "",
-            session_id=p.session_id,
-            producer_id=p.producer.producer_id if p.producer else None, attempt=p.attempt,
+            kit_id=self.planned.kit_id, analytes=self.analytes,
+            product_code=self.lot.product_code or "", session_id=self.session_id,
+            producer_id=self.producer_id, attempt=self.attempt,
         )
         try:
-            result = await station.run(request, self._on_progress,
-                                       cassette_deadline=self.cassette_deadline)
-        except StationRefused as exc:
-            p.refusals = [RefusalView(r.code, r.detail, r.kit_id or planned.kit_id)
-                          for r in exc.refusals]
-            self._test_task = None
-            self._go(Step.REFUSED)
-            return
-        except CassetteTimeout:
-            # Nobody put the cassette in: the person has gone.
-            self._test_task = None
-            await self._end("no cassette was put in the tray")
-            return
-        except (DeviceError, ScoringError, StorageError, OSError) as exc:
-            self._test_failed(planned.kit_id, exc)
-            return
-        self._test_task = None
+            result = await self.station.run(request, on_progress,
+                                            cassette_deadline=cassette_deadline)
+        except GatewayError:
+            raise
+        # Where the other packages' error trees enter the kiosk's flow: a device driver
+        # (which imports nothing of ours) or the scorer failed, or a file could not be kept.
+        except DeviceError as exc:
+            raise DeviceFailed(str(exc)) from exc
+        except ScoringError as exc:
+            raise ScoringFailed(str(exc)) from exc
+        except OSError as exc:
+            raise RecordingFailed(str(exc)) from exc
         for recorded, score in zip(result.readings, result.scores, strict=True):
-            reading = recorded.reading
-            p.results[reading.analyte_code] = reading
-            p.reason_codes[reading.analyte_code] = tuple(score.reason_codes)
-            p.attempts[reading.analyte_code] = p.attempts.get(reading.analyte_code, 0) + 1
-            p.reading_ids.append(reading.reading_id)
-        try:
-            await asyncio.to_thread(self.parts.lots.add_readings, p.session_id,
-                                    [r.reading.reading_id for r in result.readings])
-            await self._judge()
-        except StorageError as exc:
-            # The readings are recorded (the station committed them); noting them on the lot
-            # or closing it failed. Without this the screen would stay on "scoring" for good.
-            self._test_failed(planned.kit_id, exc)
+            self.lot.readings.add(recorded.reading, score.reason_codes)
+        await asyncio.to_thread(self.lots.add_readings, self.session_id,
+                                [r.reading.reading_id for r in result.readings])
+        return await self._judge()
 
-    def _test_failed(self, kit_id: str, exc: Exception) -> None:
-        log.error("test of %s failed: %s", kit_id, exc)
-        self.person.error_code = ("device" if isinstance(exc, DeviceError) else
-                                  "scoring" if isinstance(exc, ScoringError) else "storage")
-        self._test_task = None
-        self._go(Step.ERROR)
-
-    async def _judge(self) -> None:
-        p = self.person
-        calls = p.calls(p.analytes_now)
+    async def _judge(self) -> Verdict:
+        calls = self.lot.readings.calls(self.analytes)
         positive = [a for a, c in calls.items() if c is Call.POSITIVE]
-        unsure = [a for a in p.analytes_now if calls.get(a) is not Call.NEGATIVE]
+        unsure = [a for a in self.analytes if calls.get(a) is not Call.NEGATIVE]
         if positive:
-            await self._close_lot(LotOutcome.BLOCKED_POSITIVE,
-                                  "positive: " + ", ".join(positive))
-            self._go(Step.BLOCKED)
-        elif unsure:
-            if p.attempt < 1 + self.settings.station.max_retests:
-                p.analytes_now = tuple(unsure)
-                self._go(Step.RETEST)
-            else:
-                await self._close_lot(
-                    LotOutcome.BLOCKED_UNRESOLVED,
-                    "not negative after re-tests: " + ", ".join(
-                        f"{a} {calls[a].value}" if a in calls else a for a in unsure))
-                self._go(Step.UNRESOLVED)
-        elif p.test_index + 1 < len(p.plan):
-            p.test_index += 1
-            self._begin_test(attempt=1)
-            self._go(Step.PREPARE, Notice("notice.test_negative_next",
-                                          {"done": p.test_index, "total": len(p.plan)}))
-        else:
-            p.progress = None
-            self._go(Step.RESULTS)
+            await self.close(LotOutcome.BLOCKED_POSITIVE, "positive: " + ", ".join(positive))
+            return Verdict.BLOCKED
+        if unsure:
+            if self.attempts_left:
+                self.analytes = tuple(unsure)
+                return Verdict.RETEST
+            await self.close(LotOutcome.BLOCKED_UNRESOLVED, "not negative after re-tests: "
+                             + ", ".join(f"{a} {calls[a].value}" if a in calls else a
+                                         for a in unsure))
+            return Verdict.UNRESOLVED
+        if self.index + 1 < len(self.plan):
+            self.index += 1
+            self._begin(attempt=1)
+            return Verdict.NEXT
+        self.progress = None
+        return Verdict.PASSED
 
-    async def _close_lot(self, outcome: LotOutcome, note: str) -> None:
-        p = self.person
-        await asyncio.to_thread(self.parts.lots.close, p.session_id, outcome, note=note)
-        p.lot_closed = True
+    def retest(self) -> None:
+        """Prepare the unresolved analytes (or the failed cassette) again, with a new strip."""
+        self._begin(attempt=self.attempt + 1, analytes=self.analytes)
 
-    async def retest(self) -> None:
-        """Test the unresolved analytes (or the failed cassette) again with a new strip."""
-        self._require("retest")
-        p = self.person
-        if p.attempt >= 1 + self.settings.station.max_retests:
-            # An error on the last attempt: nothing more is allowed on this lot.
-            await self._close_lot(LotOutcome.BLOCKED_UNRESOLVED,
-                                  f"device or reading error on attempt {p.attempt}")
-            self._go(Step.UNRESOLVED)
-            return
-        self._begin_test(attempt=p.attempt + 1, analytes=p.analytes_now)
-        self._go(Step.PREPARE)
+    async def close(self, outcome: LotOutcome, note: str) -> None:
+        """Publish the lot's outcome (blocked) and close it (the book publishes nothing for a
+        lot it has already closed)."""
+        await asyncio.to_thread(self.lots.close, self.session_id, outcome, note=note)
+        if self.lot.state.open:
+            self.lot.move(LotState.CLOSED)

@@ -14,7 +14,7 @@ import threading
 
 from device_drivers import DeviceError, IncompleteScan, Scanner
 
-from .core import WrongStep
+from .actions import WrongStep
 from .machine import KioskSession
 
 log = logging.getLogger(__name__)

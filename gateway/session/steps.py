@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .receipts import PrintStatus
+
 
 class Step(StrEnum):
     IDLE = "idle"                # the welcome screen; nobody's data in memory
@@ -32,32 +34,6 @@ class Step(StrEnum):
     REFUSED = "refused"          # the kiosk cannot test now (kit, calibration, device)
     ERROR = "error"              # a device or the reader failed during a test
 
-
-# The actions the screen may post, and the steps that offer each (None: every step).
-ACTIONS: dict[str, frozenset[Step] | None] = {
-    "start": frozenset({Step.IDLE}),
-    "language": None,
-    "keep_alive": None,
-    "cancel": None,
-    "scan": frozenset({Step.IDLE, Step.IDENTIFY, Step.PIN}),
-    "pick_producer": frozenset({Step.IDENTIFY}),
-    "enter_pin": frozenset({Step.PIN}),
-    "begin_registration": frozenset({Step.IDENTIFY}),
-    "register": frozenset({Step.REGISTER}),
-    "back": frozenset({Step.PIN, Step.REGISTER, Step.PRODUCT, Step.QUANTITY, Step.PANEL,
-                       Step.PREPARE}),
-    "choose_product": frozenset({Step.PRODUCT}),
-    "set_quantity": frozenset({Step.QUANTITY}),
-    "toggle_extra": frozenset({Step.PANEL}),
-    "confirm_panel": frozenset({Step.PANEL}),
-    "next_prep": frozenset({Step.PREPARE}),
-    "retest": frozenset({Step.RETEST, Step.ERROR}),
-    "issue": frozenset({Step.RESULTS}),
-    "reprint": frozenset({Step.CERTIFICATE}),
-    "void": frozenset({Step.CERTIFICATE}),
-    "finish": frozenset({Step.CERTIFICATE, Step.BLOCKED, Step.UNRESOLVED, Step.REFUSED,
-                         Step.ERROR}),
-}
 
 MACHINE_BUSY: frozenset[Step] = frozenset({Step.IDLE, Step.INCUBATING, Step.SCORING})
 """Steps without an inactivity timeout: nobody is there yet, or the machine is working."""
@@ -128,7 +104,7 @@ class CertificateView:
     unit: str
     promisor_name: str
     issued_at: str
-    print_status: str  # printing, printed, out_of_paper, offline, failed, no_printer
+    print_status: PrintStatus
     voided: bool = False
 
 
@@ -159,4 +135,6 @@ class SessionView:
     results: tuple[AnalyteResult, ...] = ()
     refusals: tuple[RefusalView, ...] = ()
     error_code: str | None = None
+    error_key: str | None = None
+    """The catalogue key of the error step's words (the error's translation key)."""
     certificate: CertificateView | None = None

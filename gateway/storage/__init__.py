@@ -2,6 +2,6 @@
 record and its outbox row commit in one transaction.
 """
 
-from .database import KioskDatabase, StorageError
+from .database import KioskDatabase, StorageError, database_path
 
-__all__ = ["KioskDatabase", "StorageError"]
+__all__ = ["KioskDatabase", "StorageError", "database_path"]

@@ -17,15 +17,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import StorageError
 from .migrations import MIGRATIONS
 
+FILENAME = "kiosk.db"
 
-class StorageError(Exception):
-    """The kiosk database cannot be opened or written (disk full, read-only, corrupt)."""
+
+def database_path(data_dir: Path) -> Path:
+    """Where a kiosk whose data folder is ``data_dir`` keeps its database (the one place that
+    says so)."""
+    return data_dir / FILENAME
 
 
 class KioskDatabase:
     def __init__(self, path: Path) -> None:
+        """Open (creating and migrating) the database file at ``path``; a kiosk's is
+        ``in_folder(data_dir)``."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -41,6 +48,11 @@ class KioskDatabase:
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
         self._migrate()
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> KioskDatabase:
+        """The kiosk database of the data folder ``data_dir``."""
+        return cls(database_path(data_dir))
 
     def _migrate(self) -> None:
         with self.transaction() as conn:

@@ -87,7 +87,7 @@ def run_calibrate(settings: GatewaySettings, *, assume_yes: bool = False,
             print(f"calibrating reader {station.reader_id}: {camera.name}, LED level "
                   f"{station.led_level:.2f}")
             place = announce(place)
-        db = KioskDatabase(data_dir / "kiosk.db")
+        db = KioskDatabase.in_folder(data_dir)
         book = CalibrationBook(db, data_dir / "calibration",
                                interval=_interval(settings))
         result = calibrate(camera, reader, book, reader_id=station.reader_id,

@@ -27,7 +27,7 @@ from ..kit_stock import KitBox, KitStockBook
 from ..kits import Catalogue, KitCatalogueError, load_catalogue
 from ..outbox import read_clock_floor, read_stats
 from ..settings import GatewaySettings
-from ..storage import KioskDatabase, StorageError
+from ..storage import KioskDatabase, StorageError, database_path
 from ..update.version import firmware_expected
 from .check_devices import device_checks
 from .check_host import DiskLimits, clock_check, disk_check, settings_checks
@@ -82,7 +82,7 @@ def kiosk_checks(settings: GatewaySettings, db: KioskDatabase | None,
     boxes: list[KitBox] = []
     if db is None:
         checks.append(Check("outbox", "database", Status.WARNING,
-                            f"no kiosk database at {data_dir / 'kiosk.db'} yet",
+                            f"no kiosk database at {database_path(data_dir)} yet",
                             "start the kiosk once (nongan gateway run) or check device.data_dir"))
     else:
         checks += outbox_checks(read_stats(db), now, limits.outbox)
@@ -129,9 +129,9 @@ def run_doctor(settings: GatewaySettings, *, limits: DoctorLimits | None = None,
     devices: KioskDevices | None = None
     checks: list[Check] = []
     try:
-        if (data_dir / "kiosk.db").exists():
+        if database_path(data_dir).exists():
             try:
-                db = KioskDatabase(data_dir / "kiosk.db")
+                db = KioskDatabase.in_folder(data_dir)
             except StorageError as exc:
                 checks.append(Check("outbox", "database", Status.FAULT, str(exc),
                                     "check the disk and the file's permissions"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 
 from rich.table import Table
 from rich.text import Text
@@ -33,18 +33,13 @@ from ..storage import KioskDatabase
 EXPIRING_DAYS = 14
 
 
-def _today(settings: GatewaySettings) -> date:
-    """Today where the kiosk stands (its clock.timezone): expiry dates are local days."""
-    return settings.clock.local_date(datetime.now(UTC))
-
-
 class _Stock:
     """The settings' database and catalogue, opened for one command."""
 
     def __init__(self, settings: GatewaySettings) -> None:
-        self.today = _today(settings)
+        self.today = settings.clock.today()
         self.catalogue: Catalogue = load_catalogue(settings.kits.catalogue)
-        self.db = KioskDatabase(settings.device.data_dir / "kiosk.db")
+        self.db = KioskDatabase.in_folder(settings.device.data_dir)
         self.book = KitStockBook(self.db)
 
     def __enter__(self) -> _Stock:
@@ -199,7 +194,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return 2
-    today = _today(settings)
+    today = settings.clock.today()
     opened = _open(settings)
     if opened is None:
         return 2

@@ -25,7 +25,7 @@ def _settings(args: argparse.Namespace) -> GatewaySettings | None:
 
 
 def _lockout(settings: GatewaySettings) -> tuple[KioskDatabase, PinLockout]:
-    db = KioskDatabase(settings.device.data_dir / "kiosk.db")
+    db = KioskDatabase.in_folder(settings.device.data_dir)
     return db, PinLockout(db, attempts=settings.session.pin_attempts,
                           max_failures=settings.session.pin_max_failures)
 

@@ -32,7 +32,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any] | None:
     settings = load_or_report(args)
     if settings is None:
         return None
-    return settings, KioskDatabase(settings.device.data_dir / "kiosk.db")
+    return settings, KioskDatabase.in_folder(settings.device.data_dir)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

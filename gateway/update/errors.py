@@ -13,9 +13,14 @@ Every error carries ``reason``: one sentence for the journal, the doctor and the
 
 from __future__ import annotations
 
+from ..errors import GatewayError
 
-class UpdateError(Exception):
+
+class UpdateError(GatewayError):
     """Base of every update error; ``reason`` is what the journal records."""
+
+    code = "update"
+    translation_key = "error.update"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

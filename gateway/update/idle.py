@@ -1,13 +1,13 @@
 """Never in the middle of a farmer's session: the updater asks whether the kiosk is idle.
 
-The coupling to the session is one question, ``is_idle()``, so the session can be rebuilt
-without touching the updater. A kiosk is idle when its session is on the welcome screen
-(``Step.IDLE``: nobody's data in memory, no test running). The updater waits until the kiosk
-has been idle for a quiet period without a break (someone who has just finished may be
-followed by the next person in the queue), then switches at once: the switch is a rename and
-a service restart, so the window in which a person could start is the time between the last
-poll and the guard stopping the kiosk. Whoever taps "start" in that second sees the welcome
-screen again when the kiosk is back; nothing of theirs was entered yet.
+The coupling to the session is one question, ``is_idle()`` (``KioskSession.is_idle``), so
+the session can be rebuilt without touching the updater. A kiosk is idle when its session is
+on the welcome screen (``Step.IDLE``: nobody's data in memory, no test running). The updater
+waits until the kiosk has been idle for a quiet period without a break (someone who has just
+finished may be followed by the next person in the queue), then switches at once: the switch
+is a rename and a service restart, so the window in which a person could start is the time
+between the last poll and the guard stopping the kiosk. Whoever taps "start" in that second
+sees the welcome screen again when the kiosk is back; nothing of theirs was entered yet.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ class SessionIdle(Protocol):
 
 
 class KioskSessionIdle:
-    """``SessionIdle`` for a ``gateway.session.KioskSession`` (reads its ``step`` only)."""
+    """``SessionIdle`` for a ``gateway.session.KioskSession``: asks the session itself
+    (``KioskSession.is_idle``, the one seam it offers the updater)."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
     def is_idle(self) -> bool:
-        return str(self.session.step) == "idle"
+        return bool(self.session.is_idle())
 
 
 class AlwaysIdle:

@@ -28,12 +28,18 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from ..errors import GatewayError
+
 VERSION_NAME = re.compile(r"^[0-9][0-9A-Za-z.+!-]*$")
 INSTALLING = ".installing"
 
 
-class LayoutError(Exception):
-    """The releases folder is not as expected; the message says what to fix."""
+class LayoutError(GatewayError):
+    """The releases folder is not as expected; the message says what to fix. (Not an
+    ``UpdateError``: the commands that meet one report it as they always have.)"""
+
+    code = "release_layout"
+    translation_key = "error.update"
 
 
 class ReleaseLayout:

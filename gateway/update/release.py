@@ -37,6 +37,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from ..kits import KitCatalogueError, load_catalogue
 from ..kits.catalogue import DEFAULT_PATH as DEFAULT_KITS_DIR
 from .bundle import sha256_file, write_bundle
+from .errors import UpdateError
 from .manifest import (
     BundleFile,
     FileKind,
@@ -55,8 +56,10 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy", ".venv", "buil
 GENERATED_ASSETS = Path("kiosk_ui/static/generated")
 
 
-class ReleaseError(Exception):
+class ReleaseError(UpdateError):
     """The release cannot be built; the message says what to fix."""
+
+    code = "release"
 
 
 @dataclass(frozen=True)

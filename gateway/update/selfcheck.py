@@ -81,7 +81,7 @@ def run_selfcheck(settings: GatewaySettings, *, expect_version: str | None = Non
 def _storage_checks(settings: GatewaySettings) -> list[Check]:
     checks = []
     try:
-        db = KioskDatabase(settings.device.data_dir / "kiosk.db")
+        db = KioskDatabase.in_folder(settings.device.data_dir)
     except StorageError as exc:
         checks.append(Check(AREA, "database", Status.FAULT, str(exc)))
     else:

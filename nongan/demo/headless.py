@@ -46,15 +46,16 @@ class Check:
 async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed: int = 1,
                        contaminated: int = 0,
                        delivery_timeout_s: float | None = None) -> int:
-    gateway = stack.gateway
-    assert gateway is not None
+    kiosk = stack.kiosk
+    assert kiosk is not None
+    outbox = kiosk.books.outbox
     if delivery_timeout_s is None:
         delivery_timeout_s = DELIVERY_TIMEOUT_S
     started = time.monotonic()
-    await prepare(gateway)
+    await prepare(kiosk)
     rng = random.Random(seed)
-    products = sorted(gateway.catalogue.products)
-    categories = {code: p.category for code, p in gateway.catalogue.products.items()}
+    products = sorted(kiosk.catalogue.products)
+    categories = {code: p.category for code, p in kiosk.catalogue.products.items()}
     plans = plan_farmers(farmers, products, rng, categories, contaminated=contaminated)
     outcomes: list[FarmerOutcome] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -62,13 +63,13 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
     with Progress(*columns, console=console, transient=False) as progress:
         testing = progress.add_task("farmers testing   ", total=len(plans))
         for plan in plans:
-            outcomes.append(await test_lot(gateway, plan, rng))
+            outcomes.append(await test_lot(kiosk, plan, rng))
             progress.advance(testing)
-        stats = await asyncio.to_thread(gateway.outbox.stats)
+        stats = await asyncio.to_thread(outbox.stats)
         delivering = progress.add_task("records delivered ", total=stats.last_seq)
         deadline = time.monotonic() + delivery_timeout_s
         while True:
-            stats = await asyncio.to_thread(gateway.outbox.stats)
+            stats = await asyncio.to_thread(outbox.stats)
             progress.update(delivering, completed=stats.acked_seq, total=stats.last_seq)
             if stats.unacked == 0 or time.monotonic() > deadline:
                 break
@@ -84,7 +85,7 @@ async def run_headless(stack: DemoStack, farmers: int, console: Console, *, seed
                       f"{delivery_timeout_s:.0f} s: the cloud has acknowledged seq "
                       f"{stats.acked_seq} of {stats.last_seq}[/red]")
         refused = await asyncio.to_thread(refused_in_cloud, stack.engine,
-                                          gateway.identity.device_id)
+                                          kiosk.gateway.identity.device_id)
         for line in refused:
             console.print(f"[red]  refused by the cloud: {line}[/red]")
         if refused:

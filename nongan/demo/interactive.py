@@ -17,8 +17,8 @@ from .stack import DemoStack
 
 
 async def run_interactive(stack: DemoStack, console: Console) -> int:
-    assert stack.gateway is not None
-    await prepare(stack.gateway)
+    assert stack.kiosk is not None
+    await prepare(stack.kiosk)
     console.print("[bold]nongan demo[/bold] is running (Ctrl-C to stop)")
     if stack.kiosk_url:
         console.print(f"  kiosk screen + simulated hardware  [bold]{stack.kiosk_url}/demo[/bold]")

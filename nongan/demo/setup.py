@@ -12,13 +12,11 @@ labels again, which changes nothing (the boxes carry serials), and keeps a usabl
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
-from device_drivers import SimulatedCamera, SimulatedReaderController, SimulatedScanner
-from gateway.app import Gateway
 from gateway.kit_labels import format_gs1, format_local, parse_label, register_label
 from gateway.technician.calibrate import CalibrationResult, calibrate
 from gateway.technician.sim_cards import SimulatedCards
+from gateway.testing import SimulatedKiosk
 
 DEMO_BOX_STRIPS = 500
 
@@ -27,12 +25,13 @@ class DemoSetupError(Exception):
     """The demo's technician step failed (a refused box, a failed calibration)."""
 
 
-def box_labels(gateway: Gateway) -> list[str]:
+def box_labels(kiosk: SimulatedKiosk) -> list[str]:
     """One label per kit with a usable lot: what the demo's kit boxes carry."""
-    today = gateway.settings.clock.local_date(datetime.now(UTC))
+    today = kiosk.settings.clock.today()
+    catalogue = kiosk.catalogue
     labels = []
-    for index, kit in enumerate(sorted(gateway.catalogue.kits.values(), key=lambda k: k.id)):
-        lots = gateway.catalogue.usable_lots(kit.id, today)
+    for index, kit in enumerate(sorted(catalogue.kits.values(), key=lambda k: k.id)):
+        lots = catalogue.usable_lots(kit.id, today)
         if not lots:
             continue
         lot, serial = lots[0], f"DEMO{index + 1:04d}"
@@ -45,33 +44,28 @@ def box_labels(gateway: Gateway) -> list[str]:
     return labels
 
 
-def stock_kits(gateway: Gateway) -> int:
+def stock_kits(kiosk: SimulatedKiosk) -> int:
     """Scan every demo box's label through the simulated scanner; returns boxes added."""
-    assert gateway.devices is not None
-    scanner = gateway.devices.scanner
-    assert isinstance(scanner, SimulatedScanner)
-    today = gateway.settings.clock.local_date(datetime.now(UTC))
+    today = kiosk.settings.clock.today()
     added = 0
-    for label in box_labels(gateway):
+    for label in box_labels(kiosk):
         # The kiosk's session reads the same scanner for producer cards: take it for the scan.
-        with gateway.devices.scanner_lock:
-            scanner.scan(label)
-            code = scanner.read_code(timeout_s=1.0)
+        with kiosk.scanner_lock:
+            kiosk.scan(label)
+            code = kiosk.scanner.read_code(timeout_s=1.0)
         if code is None:
             raise DemoSetupError(f"the simulated scanner lost the label {label!r}")
-        registration = register_label(gateway.stock, gateway.catalogue, parse_label(code),
+        registration = register_label(kiosk.books.stock, kiosk.catalogue, parse_label(code),
                                       today=today)
         added += registration.new
     return added
 
 
-def calibrate_reader(gateway: Gateway) -> CalibrationResult:
+def calibrate_reader(kiosk: SimulatedKiosk) -> CalibrationResult:
     """``nongan calibrate``'s procedure on the demo kiosk's simulated camera and reader."""
-    assert gateway.devices is not None
-    camera, reader = gateway.devices.camera, gateway.devices.reader
-    assert isinstance(camera, SimulatedCamera) and isinstance(reader, SimulatedReaderController)
-    station = gateway.settings.station
-    result = calibrate(camera, reader, gateway.calibrations, reader_id=station.reader_id,
+    camera, reader = kiosk.camera, kiosk.reader
+    station = kiosk.settings.station
+    result = calibrate(camera, reader, kiosk.books.calibrations, reader_id=station.reader_id,
                        led_level=station.led_level,
                        place=SimulatedCards(camera, reader, led_level=station.led_level))
     if not result.passed:
@@ -80,9 +74,9 @@ def calibrate_reader(gateway: Gateway) -> CalibrationResult:
     return result
 
 
-async def prepare(gateway: Gateway) -> None:
-    await asyncio.to_thread(stock_kits, gateway)
-    state = await asyncio.to_thread(gateway.calibrations.current,
-                                    gateway.settings.station.reader_id)
+async def prepare(kiosk: SimulatedKiosk) -> None:
+    await asyncio.to_thread(stock_kits, kiosk)
+    state = await asyncio.to_thread(kiosk.books.calibrations.current,
+                                    kiosk.settings.station.reader_id)
     if not state.usable:
-        await asyncio.to_thread(calibrate_reader, gateway)
+        await asyncio.to_thread(calibrate_reader, kiosk)

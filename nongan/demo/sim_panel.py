@@ -15,24 +15,15 @@ import io
 import logging
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from device_drivers import (
-    SimulatedCamera,
-    SimulatedPrinter,
-    SimulatedReaderController,
-    SimulatedScanner,
-)
-from gateway.session import KioskSession, Step
+from gateway.session import WORKING, Step
+from gateway.testing import SimulatedKiosk
 
-from .farmers import CLEAN, CONTAMINATED, UNCLEAR, WORKING, put_cassette, wait_for
-
-if TYPE_CHECKING:
-    from .stack import DemoStack
+from .farmers import CLEAN, CONTAMINATED, UNCLEAR, put_cassette
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TRUTHS = (CLEAN, UNCLEAR, CONTAMINATED)
@@ -41,21 +32,11 @@ GIVE_BACK_WITHIN_S = 600.0
 log = logging.getLogger(__name__)
 
 
-def sim_panel_router(stack: DemoStack) -> APIRouter:
+def sim_panel_router(kiosk: SimulatedKiosk, api_url: str) -> APIRouter:
+    """The panel's routes for ``kiosk``; the certificate's record is read at ``api_url``."""
     router = APIRouter(prefix="/demo")
     rng = random.Random(7)
     cleanup: set[asyncio.Task[None]] = set()
-
-    def devices() -> tuple[SimulatedCamera, SimulatedReaderController, SimulatedPrinter,
-                           SimulatedScanner]:
-        gateway = stack.gateway
-        assert gateway is not None and gateway.devices is not None
-        d = gateway.devices
-        assert isinstance(d.camera, SimulatedCamera)
-        assert isinstance(d.reader, SimulatedReaderController)
-        assert isinstance(d.printer, SimulatedPrinter)
-        assert isinstance(d.scanner, SimulatedScanner)
-        return d.camera, d.reader, d.printer, d.scanner
 
     def back(message: str) -> RedirectResponse:
         return RedirectResponse(f"/demo/panel?said={message}", status_code=303)
@@ -66,48 +47,44 @@ def sim_panel_router(stack: DemoStack) -> APIRouter:
 
     @router.get("/panel", response_class=HTMLResponse)
     async def panel(request: Request, said: str = "") -> Response:
-        assert stack.gateway is not None
-        session = stack.gateway.session
-        _, reader, printer, _ = devices()
-        view = session.view
+        view = kiosk.session.view
         cert = view.certificate
-        producers = await asyncio.to_thread(stack.gateway.producers.recent, 8)
+        producers = await asyncio.to_thread(kiosk.books.producers.recent, 8)
+        printer = kiosk.printer
         return TEMPLATES.TemplateResponse(request, "panel.html", {
             "step": view.step.value,
-            "kit": stack.gateway.catalogue.kit(view.test.kit_id).names.zh
-            if view.test else None,
+            "kit": kiosk.catalogue.kit(view.test.kit_id).names.zh if view.test else None,
             "waiting_for_cassette": view.step is Step.INSERT,
-            "cassette_in": reader.cassette,
+            "cassette_in": kiosk.reader.cassette,
             "paper": printer.paper, "offline": printer.offline,
             "printed": len(printer.images),
             "producers": [(p.name, p.entry.card_code) for p in producers if p.entry.card_code],
             "certificate": cert,
-            "api_url": f"{stack.api_url}/api/v1/certificates/{cert.token}" if cert else None,
+            "api_url": f"{api_url}/api/v1/certificates/{cert.token}" if cert else None,
             "said": said,
         })
 
     @router.post("/cassette")
     async def cassette(truth: str = Form(...)) -> Response:
-        assert stack.gateway is not None
-        session = stack.gateway.session
+        session = kiosk.session
         test = session.view.test
         if truth not in TRUTHS or test is None or session.step not in (Step.PREPARE,
                                                                        Step.INSERT):
             return back("此刻不需要放检测卡 (no cassette is wanted now)")
-        put_cassette(stack.gateway, test.kit_id, truth, rng)
-        task = asyncio.create_task(_give_back_when_done(stack, session))
+        put_cassette(kiosk, test.kit_id, truth, rng)
+        task = asyncio.create_task(_give_back_when_done(kiosk))
         cleanup.add(task)
         task.add_done_callback(cleanup.discard)
         return back(f"已放入检测卡: {truth}")
 
     @router.post("/scan")
     async def scan(code: str = Form(...)) -> Response:
-        devices()[3].scan(code.strip())
+        kiosk.scan(code.strip())
         return back("已扫码 (scanned)")
 
     @router.post("/printer/{action}")
     async def printer(action: str) -> Response:
-        sim = devices()[2]
+        sim = kiosk.printer
         actions = {"out_of_paper": sim.run_out_of_paper, "load_paper": sim.load_paper,
                    "offline": sim.go_offline}
         if action not in actions:
@@ -117,7 +94,7 @@ def sim_panel_router(stack: DemoStack) -> APIRouter:
 
     @router.get("/receipt.png")
     async def receipt() -> Response:
-        images = devices()[2].images
+        images = kiosk.printer.images
         if not images:
             return Response(status_code=404)
         buffer = io.BytesIO()
@@ -128,18 +105,15 @@ def sim_panel_router(stack: DemoStack) -> APIRouter:
     return router
 
 
-async def _give_back_when_done(stack: DemoStack, session: KioskSession) -> None:
+async def _give_back_when_done(kiosk: SimulatedKiosk) -> None:
     """Take the cassette out of the simulated tray once the reader is done with it."""
     idle = tuple(step for step in Step if step not in WORKING)
     try:
         async with asyncio.timeout(GIVE_BACK_WITHIN_S):  # for both waits together
-            await wait_for(session, *WORKING, within_s=GIVE_BACK_WITHIN_S)
-            await wait_for(session, *idle, within_s=GIVE_BACK_WITHIN_S)
+            await kiosk.wait_for(*WORKING, within_s=GIVE_BACK_WITHIN_S)
+            await kiosk.wait_for(*idle, within_s=GIVE_BACK_WITHIN_S)
     except TimeoutError:
         log.warning("the simulated cassette was not given back: the session stayed on %s "
-                    "for %.0f s", session.step.value, GIVE_BACK_WITHIN_S)
+                    "for %.0f s", kiosk.session.step.value, GIVE_BACK_WITHIN_S)
         return
-    if stack.gateway is not None and stack.gateway.devices is not None:
-        reader = stack.gateway.devices.reader
-        assert isinstance(reader, SimulatedReaderController)
-        reader.remove_cassette()
+    kiosk.remove()

@@ -31,11 +31,11 @@ from cloud_bridge.settings import load_settings as load_bridge_settings
 from cloud_bridge.signing import CloudSigner, new_key_file
 from cloud_bridge.store import enroll_device, list_devices, make_engine, migrate, session_factory
 from device_drivers import DevicesConfig
-from gateway.app import Gateway
 from gateway.cancellation import cancel_and_wait
 from gateway.settings import GatewaySettings
 from gateway.settings import load_settings as load_gateway_settings
 from gateway.settings_toml import write_settings
+from gateway.testing import SimulatedKiosk
 from kiosk_ui.server import ScreenServer
 
 from ..embedded_broker import EmbeddedBroker
@@ -90,7 +90,8 @@ class DemoStack:
     bridge_settings: BridgeSettings | None = None
     engine: Engine | None = None
     worker: IngestWorker | None = None
-    gateway: Gateway | None = None
+    kiosk: SimulatedKiosk | None = None
+    """The demo kiosk: a gateway on simulated devices (``gateway.testing``)."""
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _kiosk_screen: ScreenServer | None = None
@@ -177,7 +178,7 @@ class DemoStack:
         # On disk too, so the technician's commands work on the demo kiosk while it runs:
         # nongan doctor --config {data_dir}/kiosk/gateway.toml
         write_settings(kiosk, self.kiosk_config_path)
-        self.gateway = await asyncio.to_thread(Gateway.open, kiosk)
+        self.kiosk = await asyncio.to_thread(SimulatedKiosk.open, kiosk)
         await asyncio.to_thread(self._enrol_kiosk)
 
         self.worker = IngestWorker(self.bridge_settings, self.engine)
@@ -197,7 +198,7 @@ class DemoStack:
                 self._tasks[-1].result()  # raises the server's startup error
                 raise DemoError(f"the cloud API did not start on port {api_port}")
             await asyncio.sleep(0.02)
-        self._tasks.append(asyncio.create_task(self.gateway.run(), name="nongan-demo-kiosk"))
+        self._tasks.append(asyncio.create_task(self.kiosk.run(), name="nongan-demo-kiosk"))
         if opts.kiosk_port is not None:
             await self._serve_kiosk_screen(opts.kiosk_port)
 
@@ -208,9 +209,9 @@ class DemoStack:
 
         if not port_is_free(port, self.options.host):
             raise DemoError(f"port {port} is in use: pass --kiosk-port with a free one")
-        assert self.gateway is not None
-        app = create_app(self.gateway.session, station_name="演示服务站", simulated=True,
-                         extra_routers=[sim_panel_router(self)])
+        assert self.kiosk is not None
+        app = create_app(self.kiosk.session, station_name="演示服务站", simulated=True,
+                         extra_routers=[sim_panel_router(self.kiosk, self.api_url)])
         self._kiosk_screen = ScreenServer(app, host=self.options.host, port=port,
                                           log_level="warning", lifespan="off")
         task = asyncio.create_task(self._kiosk_screen.serve(), name="nongan-demo-screen")
@@ -243,8 +244,8 @@ class DemoStack:
         )
 
     def _enrol_kiosk(self) -> None:
-        assert self.engine is not None and self.gateway is not None
-        identity = self.gateway.identity
+        assert self.engine is not None and self.kiosk is not None
+        identity = self.kiosk.gateway.identity
         with session_factory(self.engine)() as session:
             known = {d.id: d for d in list_devices(session)}
             if identity.device_id in known:
@@ -275,9 +276,9 @@ class DemoStack:
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
             self.worker = None
-        if self.gateway is not None:
-            await asyncio.to_thread(self.gateway.close)
-            self.gateway = None
+        if self.kiosk is not None:
+            await asyncio.to_thread(self.kiosk.close)
+            self.kiosk = None
         if self.engine is not None:
             await asyncio.to_thread(self.engine.dispose)
             self.engine = None

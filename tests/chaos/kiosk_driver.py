@@ -14,9 +14,10 @@ import random
 import sys
 from pathlib import Path
 
-from gateway.app import Gateway
+from device_drivers import DevicesConfig
 from gateway.issuance import Lot, Promisor
 from gateway.settings import load_settings
+from gateway.testing import SimulatedKiosk
 from tests.protocol.samples import reading
 
 
@@ -30,22 +31,23 @@ def settings(data_dir: Path, broker_url: str):
               "resend_after_s": 3, "telemetry_interval_s": 5},
         clock={"trust_system_clock": True},
         cloud={"signing_keys": [os.environ["NONGAN_TEST_CLOUD_KEY"]]},
+        devices=DevicesConfig.simulated(),
     )
 
 
-def issued(gateway: Gateway) -> int:
-    with gateway.db.read() as conn:
+def issued(gateway: SimulatedKiosk) -> int:
+    with gateway.books.db.read() as conn:
         return int(conn.execute("SELECT count(*) FROM certificates").fetchone()[0])
 
 
-def issue_one(gateway: Gateway, n: int) -> None:
-    recorded = gateway.readings.record(reading())
-    gateway.issuer.issue(Promisor(f"P-{n}", "赵春花", "13600001111"),
+def issue_one(gateway: SimulatedKiosk, n: int) -> None:
+    recorded = gateway.books.readings.record(reading())
+    gateway.books.issuer.issue(Promisor(f"P-{n}", "赵春花", "13600001111"),
                          Lot("celery", "芹菜", 5 + n % 50, "kg", "370902"), [recorded.reading])
 
 
 async def main(args: argparse.Namespace) -> int:
-    gateway = Gateway.open(settings(args.data_dir, args.broker))
+    gateway = SimulatedKiosk.open(settings(args.data_dir, args.broker))
     rng = random.Random()
     link = asyncio.create_task(gateway.run())
     try:
@@ -53,7 +55,7 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.to_thread(issue_one, gateway, n)
             await asyncio.sleep(rng.uniform(0, args.pause))
         print("issued", flush=True)
-        while (await asyncio.to_thread(gateway.outbox.stats)).unacked:  # noqa: ASYNC110
+        while (await asyncio.to_thread(gateway.books.outbox.stats)).unacked:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # the outbox is polled: it lives in another thread
         print("drained", flush=True)
         return 0

@@ -62,9 +62,9 @@ def kiosk_db(gateway_or_dir) -> Path:
 
 async def wait_drained(gateway: Gateway, within: float) -> None:
     deadline = time.monotonic() + within
-    while (await asyncio.to_thread(gateway.outbox.stats)).unacked:
+    while (await asyncio.to_thread(gateway.books.outbox.stats)).unacked:
         if time.monotonic() > deadline:
-            raise AssertionError(f"not drained: {gateway.outbox.stats()}")
+            raise AssertionError(f"not drained: {gateway.books.outbox.stats()}")
         await asyncio.sleep(0.05)
 
 
@@ -256,7 +256,7 @@ def test_kiosk_disk_fills_up(tmp_path, cloud_db, mosquitto):
     enrol(engine, gateway.identity)
     try:
         issue_many(gateway, 5)
-        conn = gateway.db._conn
+        conn = gateway.books.db._conn
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         # The "disk" now holds only a few more pages: SQLite answers SQLITE_FULL, as on ENOSPC.
         conn.execute(f"PRAGMA max_page_count = {pages + 2}")
@@ -316,9 +316,9 @@ def test_clock_jumps_backwards_and_forwards(tmp_path, cloud_db, mosquitto):
                     wall.offset = jump
                     wall.synced = jump == timedelta(0)
                     for _ in range(scale(5, 40)):
-                        recorded = await asyncio.to_thread(gateway.readings.record, reading())
+                        recorded = await asyncio.to_thread(gateway.books.readings.record, reading())
                         cert = await asyncio.to_thread(
-                            gateway.issuer.issue, Promisor(f"P-{n}", "孙玉珍", "13700002222"),
+                            gateway.books.issuer.issue, Promisor(f"P-{n}", "孙玉珍", "13700002222"),
                             Lot("eggs", "鸡蛋", 300, "枚", "370902"), [recorded.reading])
                         issued_at.append(cert.certificate.issued_at)
                         n += 1

@@ -59,9 +59,9 @@ def fast_link(**extra):
 
 async def wait_drained(gateway: Gateway, within: float) -> None:
     deadline = time.monotonic() + within
-    while (await asyncio.to_thread(gateway.outbox.stats)).unacked:
+    while (await asyncio.to_thread(gateway.books.outbox.stats)).unacked:
         if time.monotonic() > deadline:
-            raise AssertionError(f"not drained: {gateway.outbox.stats()}")
+            raise AssertionError(f"not drained: {gateway.books.outbox.stats()}")
         await asyncio.sleep(0.05)
 
 
@@ -168,7 +168,7 @@ async def farmer(gw: Gateway, n: int, how: str) -> None:
 
 
 def kiosk_lots(gw: Gateway) -> set[tuple[str, int, str | None]]:
-    with gw.db.read() as conn:
+    with gw.books.db.read() as conn:
         found = conn.execute("SELECT topic, payload FROM outbox WHERE kind = 'lot'").fetchall()
     lots = [decode(t, bytes(p)).message for t, p in found]
     return {(m.session_id, m.seq, m.certificate_token) for m in lots}  # type: ignore[attr-defined]

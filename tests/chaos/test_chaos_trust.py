@@ -119,7 +119,7 @@ def test_a_forged_ack(tmp_path, cloud_db, mosquitto):  # noqa: F811
             for batch in range(scale(3, 15)):
                 await asyncio.to_thread(issue_many, gateway, 10, batch * 10)
                 await asyncio.sleep(0.2)
-            while (await asyncio.to_thread(gateway.outbox.stats)).pending:  # noqa: ASYNC110
+            while (await asyncio.to_thread(gateway.books.outbox.stats)).pending:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)  # all with the broker (PUBACKed), none stored
             while forger.sent < scale(20, 100):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)  # the forger counts in its own thread
@@ -134,7 +134,7 @@ def test_a_forged_ack(tmp_path, cloud_db, mosquitto):  # noqa: F811
     try:
         aio.run(scenario(), timeout=300)
         assert gateway.link.trust.counters.refused >= 10
-        assert ALARM_CODE in {a.code for a in gateway.alarms.active()}
+        assert ALARM_CODE in {a.code for a in gateway.books.alarms.active()}
         assert_ledgers_match(kiosk_db(gateway), engine, device_id)
     finally:
         gateway.close()
@@ -204,7 +204,7 @@ def test_a_kiosk_in_the_shared_group(tmp_path, cloud_db):  # noqa: F811
 
             aio.run(scenario(), timeout=300)
         assert attempts and all(attempts), "a forbidden subscription was granted"
-        with gateway.db.read() as conn:
+        with gateway.books.db.read() as conn:
             resent = conn.execute("SELECT count(*) FROM outbox WHERE attempts > 1").fetchone()[0]
         assert resent == 0
         assert_ledgers_match(kiosk_db(gateway), engine, device_id)

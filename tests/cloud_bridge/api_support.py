@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cloud_bridge.api import create_app
+from cloud_bridge.domain.keys import create_key
 from cloud_bridge.ingest import BatchWriter, Inbound
-from cloud_bridge.registry.keys import create_key
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import session_factory
 from tests.support import cloud_key

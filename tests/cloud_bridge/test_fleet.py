@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from cloud_bridge.domain.alerts import alerts
+from cloud_bridge.domain.fleet import fleet
+from cloud_bridge.domain.stats import stats
 from cloud_bridge.ingest import BatchWriter, Inbound
-from cloud_bridge.registry.alerts import alerts
-from cloud_bridge.registry.fleet import fleet
-from cloud_bridge.registry.stats import stats
 from cloud_bridge.settings import DashboardSection
 from cloud_bridge.store import session_factory
 from tests.support.cloud import enroll

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from cloud_bridge.domain.certificates import ReissueRequest, SourceUse, reissue
+from cloud_bridge.domain.keys import Principal
+from cloud_bridge.domain.prune import prune
 from cloud_bridge.export import epcis_document
 from cloud_bridge.ingest import BatchWriter, Inbound
-from cloud_bridge.registry.certificates import ReissueRequest, SourceUse, reissue
-from cloud_bridge.registry.keys import Principal
-from cloud_bridge.registry.prune import prune
 from cloud_bridge.store import session_factory
 from tests.support.cloud import rows, scalar
 from tests.support.kiosk_messages import FakeKiosk
@@ -142,7 +142,7 @@ def test_pruning_never_removes_the_evidence_of_a_credit_level(
 ) -> None:
     """Issue 11: pruning at the allowed minimum (180 days) deleted a positive result 200 days
     old, inside the 365-day credit window, and the producer went from D to A."""
-    from cloud_bridge.registry.queries import producer_record
+    from cloud_bridge.domain.queries import producer_record
     from cloud_bridge.settings import ConfigError, load_settings
 
     at(writer, NOW - timedelta(days=200), kiosk.producer("p-7"), kiosk.certificate(

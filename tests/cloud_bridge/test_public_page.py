@@ -138,7 +138,7 @@ def test_the_fast_route_is_documented_and_answers_like_the_declared_one(
     record(writer, cert)
     paths = client.get("/openapi.json").json()["paths"]
     assert "get" in paths["/api/v1/certificates/{token}"]
-    from cloud_bridge.api.views import CertificateView
+    from cloud_bridge.api.responses import CertificateView
 
     body = client.get(f"/api/v1/certificates/{token_of(cert)}").json()
     assert CertificateView.model_validate(body).token == token_of(cert)  # the documented shape

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.exc import DBAPIError
 
+from cloud_bridge.domain import roster
 from cloud_bridge.ingest import BatchWriter, Inbound, Outcome
-from cloud_bridge.registry import roster
 from cloud_bridge.store import (
     CertificateRecord,
     CreditEvent,

@@ -8,9 +8,9 @@ import pytest
 
 from cloud_bridge.api.i18n import CATALOG, pick_language
 from cloud_bridge.api.ratelimit import TokenBucket, client_address
-from cloud_bridge.registry.broker_auth import check_password, mosquitto_hash
-from cloud_bridge.registry.credit import POINTS, level_from
-from cloud_bridge.registry.times import BootAnchor, shown_time
+from cloud_bridge.domain.broker_auth import check_password, mosquitto_hash
+from cloud_bridge.domain.credit import POINTS, level_from
+from cloud_bridge.domain.times import BootAnchor, shown_time
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 

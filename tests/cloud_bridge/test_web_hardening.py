@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Engine, update
 
 from cloud_bridge.api import create_app
+from cloud_bridge.domain.keys import revoke_key
 from cloud_bridge.ingest import BatchWriter
-from cloud_bridge.registry.keys import revoke_key
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import session_factory
 from cloud_bridge.store.registry_models import DashboardSession

@@ -40,29 +40,29 @@ def test_outbox_invariants(tmp_path_factory, ops):
         for op, n in ops:
             if op == "append":
                 for _ in range(n):
-                    with gateway.db.transaction() as conn:
-                        gateway.outbox.append(conn, EventName.TEST, {"reading": reading()})
+                    with gateway.books.db.transaction() as conn:
+                        gateway.books.outbox.append(conn, EventName.TEST, {"reading": reading()})
                     made += 1
             elif op == "send":
-                gateway.outbox.mark_sent([r.id for r in gateway.outbox.next_batch(n)])
+                gateway.books.outbox.mark_sent([r.id for r in gateway.books.outbox.next_batch(n)])
             elif op == "ack":
                 try:
-                    gateway.outbox.mark_acked(n)
+                    gateway.books.outbox.mark_acked(n)
                     cloud_acked = max(cloud_acked, n)
                 except AckBeyondLedger:
                     assert n > made
             elif op == "requeue":
-                gateway.outbox.requeue_sent()
+                gateway.books.outbox.requeue_sent()
             elif op == "prune":
-                gateway.outbox.prune(timedelta(seconds=-1))
+                gateway.books.outbox.prune(timedelta(seconds=-1))
             else:
                 gateway.close()
                 gateway = Gateway.open(settings_)
-            stats = gateway.outbox.stats()
+            stats = gateway.books.outbox.stats()
             assert stats.last_seq == made
             assert stats.acked_seq == cloud_acked
             assert stats.unacked == made - cloud_acked
-            with gateway.db.read() as conn:
+            with gateway.books.db.read() as conn:
                 seqs = [r[0] for r in conn.execute(
                     "SELECT seq FROM outbox WHERE state != 'acked' ORDER BY seq")]
             assert seqs == list(range(cloud_acked + 1, made + 1))

@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.session import Step, issuing, lots
+from gateway import lots
+from gateway.session import Step, issuing
 from protocol import LotOutcome
 from tests.gateway.session_helpers import (
     CLEAN,
@@ -34,7 +35,7 @@ async def main(data_dir: Path, point: str) -> int:
     gw = ready_gateway(data_dir, kits=(CARD,), station={"incubation_time_scale": 0.02})
     session = gw.session
     if point == "in_certificate_transaction":
-        original = lots.LotLedger.close
+        original = lots.LotBook.close
 
         def close(self, session_id, outcome, **kwargs):  # type: ignore[no-untyped-def]
             if outcome is LotOutcome.CERTIFIED:
@@ -42,7 +43,7 @@ async def main(data_dir: Path, point: str) -> int:
                 power_cut()
             return original(self, session_id, outcome, **kwargs)
 
-        lots.LotLedger.close = close  # type: ignore[method-assign]
+        lots.LotBook.close = close  # type: ignore[method-assign]
     if point == "before_printing":
         issuing.print_receipt = lambda *args: power_cut()  # type: ignore[assignment]
     await identify_new_producer(session)

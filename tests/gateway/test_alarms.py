@@ -9,12 +9,12 @@ from tests.gateway.station_helpers import calibrate, simulated_gateway, stock
 
 
 def alarm_messages(gateway):
-    return [decode(r.topic, r.payload).message for r in gateway.outbox.next_batch(100)
+    return [decode(r.topic, r.payload).message for r in gateway.books.outbox.next_batch(100)
             if r.kind == "alarm"]
 
 
 def test_raised_once_and_cleared_once(gateway):
-    book = AlarmBook(gateway.db, gateway.outbox)
+    book = AlarmBook(gateway.books.db, gateway.books.outbox)
     assert book.raise_alarm("disk_low", "900 MB free")
     assert not book.raise_alarm("disk_low", "899 MB free")  # still the same condition
     assert [a.code for a in book.active()] == ["disk_low"]
@@ -30,11 +30,11 @@ def test_active_alarms_survive_a_restart(tmp_path):
 
     settings = kiosk_settings(tmp_path / "k")
     gw = Gateway.open(settings)
-    AlarmBook(gw.db, gw.outbox).raise_alarm("x_y", "m", severity=AlarmSeverity.FAULT)
+    AlarmBook(gw.books.db, gw.books.outbox).raise_alarm("x_y", "m", severity=AlarmSeverity.FAULT)
     gw.close()
     gw = Gateway.open(settings)
     try:
-        book = AlarmBook(gw.db, gw.outbox)
+        book = AlarmBook(gw.books.db, gw.books.outbox)
         assert not book.raise_alarm("x_y", "m")
         assert book.clear_alarm("x_y")
     finally:
@@ -57,21 +57,21 @@ def test_disk_watermarks_raise_alarms_and_refuse_tests(tmp_path):
         kit_id = gw.catalogue.kit_for("procymidone").id
         stock(gw, kit_id)
         calibrate(gw)
-        watch = HealthWatch(gw.alarms, gw.disk, gw.devices)
+        watch = HealthWatch(gw.books.alarms, gw.disk, gw.devices)
         watch.check()
         assert gw.station.readiness(kit_id) == []
         disk.free_mb = 800
         watch.check()
-        assert [a.code for a in gw.alarms.active()] == ["disk_low"]
+        assert [a.code for a in gw.books.alarms.active()] == ["disk_low"]
         assert gw.station.readiness(kit_id) == []  # warn, still testing
         disk.free_mb = 100
         watch.check()
-        assert {a.code for a in gw.alarms.active()} == {"disk_full"}
+        assert {a.code for a in gw.books.alarms.active()} == {"disk_full"}
         [refusal] = gw.station.readiness(kit_id)
         assert refusal.code == "disk_full" and "technician" in refusal.detail
         disk.free_mb = 5000
         watch.check()
-        assert gw.alarms.active() == []
+        assert gw.books.alarms.active() == []
         sequence = [(m.code, m.state) for m in alarm_messages(gw)]
         assert sequence == [("disk_low", "raised"), ("disk_full", "raised"),
                             ("disk_low", "cleared"), ("disk_full", "cleared")]
@@ -83,7 +83,7 @@ def test_a_device_fault_is_reported_once_each_way(tmp_path):
     gw = simulated_gateway(tmp_path / "kiosk")
     try:
         gw.disk._usage = FakeDisk(5000)
-        watch = HealthWatch(gw.alarms, gw.disk, gw.devices)
+        watch = HealthWatch(gw.books.alarms, gw.disk, gw.devices)
         gw.devices.camera.unplug()
         watch.check()
         watch.check()
@@ -93,7 +93,7 @@ def test_a_device_fault_is_reported_once_each_way(tmp_path):
         assert [(m.code, m.subject, m.state) for m in messages] == [
             ("device_fault", "camera", "raised"), ("device_fault", "camera", "cleared")]
         assert messages[0].severity is AlarmSeverity.FAULT
-        assert json.loads(gw.outbox.next_batch(1)[0].payload)["kind"] == "alarm"
+        assert json.loads(gw.books.outbox.next_batch(1)[0].payload)["kind"] == "alarm"
     finally:
         gw.close()
 

@@ -10,7 +10,7 @@ NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def book(gateway, tmp_path):
-    return CalibrationBook(gateway.db, tmp_path / "cal", interval=timedelta(days=30))
+    return CalibrationBook(gateway.books.db, tmp_path / "cal", interval=timedelta(days=30))
 
 
 def test_states_follow_the_latest_attempt_and_its_age(book):

@@ -48,7 +48,7 @@ def test_the_floor_persists_across_restarts_with_the_records(tmp_path):
     settings = kiosk_settings(tmp_path / "kiosk")
     good = FakeTime(datetime(2026, 11, 24, 8, 0, tzinfo=UTC))
     gw = Gateway.open(settings, clock=clock_for(good))
-    recorded = gw.readings.record(reading())
+    recorded = gw.books.readings.record(reading())
     gw.close()
     assert recorded.seq == 1
     # Reboot without a real-time clock: the wall clock says 1970.
@@ -67,7 +67,7 @@ def test_unsynchronised_stamps_do_not_raise_the_floor(tmp_path):
     settings = kiosk_settings(tmp_path / "kiosk")
     future = FakeTime(datetime(2099, 1, 1, tzinfo=UTC))  # a wrong clock far ahead
     gw = Gateway.open(settings, clock=clock_for(future, synced=False))
-    gw.readings.record(reading())
+    gw.books.readings.record(reading())
     gw.close()
     fake = FakeTime(datetime(2026, 11, 24, tzinfo=UTC))
     gw = Gateway.open(settings, clock=clock_for(fake, synced=True))

@@ -85,9 +85,9 @@ def test_a_refusal_raises_one_alarm_and_counts(gateway: Gateway) -> None:
     trust = gateway.link.trust
     trust.refuse("nongan/v1/kiosk-0001/ack", "message is not signed")
     trust.refuse("nongan/v1/kiosk-0001/ack", "message is not signed")
-    assert [a.code for a in gateway.alarms.active()] == [ALARM_CODE]
+    assert [a.code for a in gateway.books.alarms.active()] == [ALARM_CODE]
     assert trust.telemetry()["cloud_messages_refused"] == 2
-    with gateway.db.read() as conn:
+    with gateway.books.db.read() as conn:
         alarms = conn.execute("SELECT count(*) FROM outbox WHERE kind = 'alarm'").fetchone()[0]
     assert alarms == 1  # reported once, as a ledger record
 

@@ -22,8 +22,8 @@ def test_the_serial_day_follows_clock_timezone(tmp_path, clock, day):
     gw = Gateway.open(settings, clock=KioskClock(wall=lambda: LATE_EVENING_UTC,
                                                  synced=lambda: True))
     try:
-        recorded = gw.readings.record(reading())
-        issued = gw.issuer.issue(Promisor("P1", "王五", "13800000000"),
+        recorded = gw.books.readings.record(reading())
+        issued = gw.books.issuer.issue(Promisor("P1", "王五", "13800000000"),
                                  Lot("chives", "韭菜", 1, "kg", "370902"), [recorded.reading])
         assert issued.certificate.serial == f"ST01-{day}-0001"
     finally:

@@ -9,7 +9,7 @@ TODAY = date(2026, 11, 24)
 
 @pytest.fixture
 def stock(gateway):
-    return KitStockBook(gateway.db)
+    return KitStockBook(gateway.books.db)
 
 
 def test_no_stock_expired_exhausted_each_have_a_reason(stock):
@@ -37,7 +37,7 @@ def test_first_expiring_box_is_used_first_and_counts_are_logged(stock, gateway):
     taken = [stock.take_strip("kit-a", TODAY, session_id="s").box_code for _ in range(4)]
     assert taken == ["SOON", "SOON", "LATE", "LATE"]
     assert {(s.lot, s.strips_left) for s in stock.summary()} == {("L1", 0), ("L9", 1)}
-    with gateway.db.read() as conn:
+    with gateway.books.db.read() as conn:
         assert conn.execute("SELECT count(*) FROM strip_uses").fetchone()[0] == 4
 
 

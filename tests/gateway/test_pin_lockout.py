@@ -37,7 +37,7 @@ def wall() -> WallClock:
 @pytest.fixture
 def kiosk(tmp_path, wall):
     gw = ready_gateway(tmp_path / "kiosk", kits=())
-    gw.producers.pins.now = wall
+    gw.books.producers.pins.now = wall
     yield gw
     gw.close()
 
@@ -46,12 +46,12 @@ def restart(gw: Gateway, wall: WallClock) -> Gateway:
     """Close the kiosk and open it again on the same data folder (a power cycle)."""
     gw.close()
     again = Gateway.open(gw.settings)
-    again.producers.pins.now = wall
+    again.books.producers.pins.now = wall
     return again
 
 
 def register(gw: Gateway) -> str:
-    return gw.producers.register(name="陈国庆", phone="13500004444", origin_code="370902",
+    return gw.books.producers.register(name="陈国庆", phone="13500004444", origin_code="370902",
                                  pin=PIN).producer_id
 
 
@@ -104,7 +104,7 @@ def test_the_lock_survives_a_restart_and_backs_off(kiosk, wall) -> None:
         aio.run(session.pick_producer(producer_id))
         aio.run(session.enter_pin(PIN))
         assert session.step is Step.PRODUCT  # the farmer got it right: the count is forgotten
-        assert gw.producers.pins.counted() == []
+        assert gw.books.producers.pins.counted() == []
     finally:
         gw.close()
 
@@ -116,13 +116,13 @@ def test_seven_thousand_guesses_cannot_find_a_pin(kiosk, wall, monkeypatch, caps
     producer_id = register(kiosk)
     gw = kiosk
     checked: list[str] = []
-    real = type(gw.producers).verify_pin
+    real = type(gw.books.producers).verify_pin
 
     def counting(self, pid: str, pin: str) -> bool:  # type: ignore[no-untyped-def]
         checked.append(pin)
         return real(self, pid, pin)
 
-    monkeypatch.setattr(type(gw.producers), "verify_pin", counting)
+    monkeypatch.setattr(type(gw.books.producers), "verify_pin", counting)
 
     async def guesses(session, start: int, stop: int) -> None:
         await session.start()

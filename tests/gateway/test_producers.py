@@ -42,7 +42,7 @@ def test_pins_are_scrypt_hashes_that_check_and_refuse_junk():
 
 
 def test_registration_is_a_ledger_record_and_identifies_offline(gateway):
-    reg = gateway.producers
+    reg = gateway.books.producers
     producer = reg.register(name=" 吴  红梅 ", phone="13812345678", origin_code="370902",
                             origin_detail="东村", pin="1357")
     assert producer.name == "吴 红梅"
@@ -51,7 +51,7 @@ def test_registration_is_a_ledger_record_and_identifies_offline(gateway):
     assert reg.verify_pin(producer.producer_id, "1357")
     assert not reg.verify_pin(producer.producer_id, "7531")
     assert not reg.verify_pin("P-NOBODY", "1357")
-    [record] = gateway.outbox.next_batch(10)
+    [record] = gateway.books.outbox.next_batch(10)
     event = decode(record.topic, record.payload).message
     assert event.kind == "producer" and event.producer.registered_by == "kiosk-0001"
     assert event.producer.card_code == producer.entry.card_code
@@ -67,14 +67,14 @@ def test_a_bad_registration_names_the_field_and_keeps_nothing(gateway, field, kw
     values = {"name": "徐淑芬", "phone": "13812345678", "origin_code": "370902", "pin": "1357",
               **kwargs}
     with pytest.raises(RegistrationError) as caught:
-        gateway.producers.register(**values)
+        gateway.books.producers.register(**values)
     assert caught.value.field == field
-    assert gateway.producers.count() == 0
-    assert gateway.outbox.next_batch(10) == []
+    assert gateway.books.producers.count() == 0
+    assert gateway.books.outbox.next_batch(10) == []
 
 
 def test_a_newer_roster_replaces_the_copy_and_an_older_one_is_ignored(gateway):
-    reg = gateway.producers
+    reg = gateway.books.producers
     assert reg.roster_version is None
     assert reg.apply_roster(roster(3, entry("P-A", card="CARD-A", pin="1111"), entry("P-B")))
     assert reg.roster_version == 3
@@ -92,12 +92,12 @@ def test_a_newer_roster_replaces_the_copy_and_an_older_one_is_ignored(gateway):
 
 
 def test_a_producer_registered_offline_survives_a_roster_that_does_not_list_them_yet(gateway):
-    reg = gateway.producers
+    reg = gateway.books.producers
     local = reg.register(name="马长顺", phone="13812345678", origin_code="370902", pin="2222")
     old = datetime.now(UTC) - timedelta(hours=1)
     reg.apply_roster(roster(1, entry("P-X"), made=old))
     assert reg.get(local.producer_id) is not None  # not acknowledged by the cloud yet
-    gateway.outbox.mark_acked(gateway.outbox.stats().last_seq)
+    gateway.books.outbox.mark_acked(gateway.books.outbox.stats().last_seq)
     reg.apply_roster(roster(2, entry("P-X"), made=old))
     assert reg.get(local.producer_id) is not None  # the roster predates the registration
     reg.apply_roster(roster(3, entry("P-X"), made=datetime.now(UTC) + timedelta(seconds=5)))
@@ -105,7 +105,7 @@ def test_a_producer_registered_offline_survives_a_roster_that_does_not_list_them
 
 
 def test_recent_producers_are_the_latest_seen_first(gateway):
-    reg = gateway.producers
+    reg = gateway.books.producers
     a = reg.register(name="甲一", phone="13800000001", origin_code="370902", pin="1111")
     b = reg.register(name="乙二", phone="13800000002", origin_code="370902", pin="1111")
     assert [p.producer_id for p in reg.recent(5)] == [b.producer_id, a.producer_id]

@@ -20,7 +20,7 @@ def kiosk(tmp_path):
 
 
 def outbox_messages(gw, kind=None):
-    found = [decode(r.topic, r.payload).message for r in gw.outbox.next_batch(200)]
+    found = [decode(r.topic, r.payload).message for r in gw.books.outbox.next_batch(200)]
     return [m for m in found if kind is None or m.kind == kind]
 
 
@@ -35,7 +35,7 @@ def test_registering_publishes_a_producer_with_a_hashed_pin_and_prints_a_card(ki
     assert event.action == "registered"
     assert event.producer.producer_id == producer_id
     assert event.producer.pin_hash.startswith("scrypt$")
-    assert "2468" not in kiosk.outbox.next_batch(10)[0].payload.decode()
+    assert "2468" not in kiosk.books.outbox.next_batch(10)[0].payload.decode()
     assert event.producer.origin_code == kiosk.settings.device.place_code
     assert session.view.producer.display_name == "王建国"
     assert session.view.notice.code == "notice.registered"
@@ -72,7 +72,7 @@ def test_a_registration_with_an_origin_not_offered_is_refused(kiosk):
 
 def test_scanning_a_card_at_the_welcome_screen_goes_straight_to_the_products(kiosk):
     session = kiosk.session
-    producer = kiosk.producers.register(name="张桂兰", phone="13700002222",
+    producer = kiosk.books.producers.register(name="张桂兰", phone="13700002222",
                                         origin_code="370902", pin="4321")
 
     async def scenario():
@@ -97,7 +97,7 @@ def test_an_unknown_card_asks_to_register_or_pick(kiosk):
 
 def test_picking_a_recent_producer_needs_the_right_pin(kiosk):
     session = kiosk.session
-    producer = kiosk.producers.register(name="刘德华", phone="13600003333",
+    producer = kiosk.books.producers.register(name="刘德华", phone="13600003333",
                                         origin_code="370902", pin="8642")
 
     async def scenario():
@@ -124,7 +124,7 @@ def test_the_recent_list_is_read_off_the_event_loop(kiosk, monkeypatch):
     import threading
 
     session = kiosk.session
-    kiosk.producers.register(name="刘德华", phone="13600003333", origin_code="370902",
+    kiosk.books.producers.register(name="刘德华", phone="13600003333", origin_code="370902",
                              pin="8642")
     registry = session.parts.producers
     read_on = []
@@ -150,7 +150,7 @@ def test_the_recent_list_is_read_off_the_event_loop(kiosk, monkeypatch):
 
 def test_three_wrong_pins_lock_the_name_for_a_while(kiosk):
     session = kiosk.session
-    producer = kiosk.producers.register(name="陈国庆", phone="13500004444",
+    producer = kiosk.books.producers.register(name="陈国庆", phone="13500004444",
                                         origin_code="370902", pin="1234")
 
     async def scenario():
@@ -170,7 +170,7 @@ def test_three_wrong_pins_lock_the_name_for_a_while(kiosk):
 
 def test_a_producer_without_a_pin_must_use_the_card(kiosk):
     session = kiosk.session
-    producer = kiosk.producers.register(name="杨春花", phone="13400005555",
+    producer = kiosk.books.producers.register(name="杨春花", phone="13400005555",
                                         origin_code="370902", pin=None)
 
     async def scenario():

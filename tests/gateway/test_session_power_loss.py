@@ -27,7 +27,7 @@ def crash_at(data_dir: Path, point: str) -> None:
 
 
 def ledger(gw):
-    return [decode(r.topic, r.payload).message for r in gw.outbox.next_batch(500)]
+    return [decode(r.topic, r.payload).message for r in gw.books.outbox.next_batch(500)]
 
 
 def restart(data_dir):
@@ -43,7 +43,7 @@ def test_power_lost_before_the_certificate_commits_leaves_no_certificate(tmp_pat
     try:
         kinds = [m.kind for m in ledger(gw)]
         assert "certificate" not in kinds
-        with gw.db.read() as conn:
+        with gw.books.db.read() as conn:
             assert conn.execute("SELECT count(*) FROM certificates").fetchone()[0] == 0
             assert conn.execute("SELECT count(*) FROM open_sessions").fetchone()[0] == 0
         [lot] = [m for m in ledger(gw) if m.kind == "lot"]
@@ -68,10 +68,10 @@ def test_power_lost_after_the_commit_keeps_the_certificate_issued_and_queued(tmp
         messages = ledger(gw)
         [cert_event] = [m for m in messages if m.kind == "certificate"]
         token = cert_event.body.certificate.token
-        assert gw.issuer.get(token)[1] == "issued"
+        assert gw.books.issuer.get(token)[1] == "issued"
         [lot] = [m for m in messages if m.kind == "lot"]
         assert lot.outcome == "certified" and lot.certificate_token == token
-        with gw.db.read() as conn:
+        with gw.books.db.read() as conn:
             assert conn.execute("SELECT count(*) FROM open_sessions").fetchone()[0] == 0
         assert gw.devices.printer.images == []  # never printed; reprint is a technician's job
     finally:

@@ -34,12 +34,12 @@ def kiosk(tmp_path):
 
 
 def messages(gw, kind):
-    return [m for m in (decode(r.topic, r.payload).message for r in gw.outbox.next_batch(500))
+    return [m for m in (decode(r.topic, r.payload).message for r in gw.books.outbox.next_batch(500))
             if m.kind == kind]
 
 
 def strips_left(gw, kit_id=CARD):
-    return sum(b.strips_left for b in gw.stock.boxes(kit_id))
+    return sum(b.strips_left for b in gw.books.stock.boxes(kit_id))
 
 
 async def cattle_tested(gw, truth, quantity="3", unit="head"):
@@ -65,7 +65,7 @@ def test_a_clean_lot_gets_a_certificate_committed_before_printing(kiosk):
     cert = view.certificate
     assert cert.print_status == "printed"
     assert cert.verify_url.endswith("/c/" + cert.token)
-    stored, status = kiosk.issuer.get(cert.token)
+    stored, status = kiosk.books.issuer.get(cert.token)
     assert status == "issued" and stored.quantity == 3 and stored.unit == "头"
     assert [t.analyte_code for t in stored.tests] == ["clenbuterol", "ractopamine", "salbutamol"]
     [lot] = messages(kiosk, "lot")
@@ -86,7 +86,7 @@ def test_the_panel_prefers_one_card_to_three_strips_when_both_are_stocked(tmp_pa
             await gw.session.confirm_panel()
 
         aio.run(scenario())
-        assert [t.kit_id for t in gw.session.person.plan] == [CARD]
+        assert [t.kit_id for t in gw.session.person.testing.plan] == [CARD]
     finally:
         gw.close()
 
@@ -153,10 +153,10 @@ def test_a_suspect_reading_is_retested_with_a_new_strip(kiosk):
         await session.issue()
 
     aio.run(scenario())
-    cert, _ = kiosk.issuer.get(session.view.certificate.token)
+    cert, _ = kiosk.books.issuer.get(session.view.certificate.token)
     readings = {t.analyte_code: t for t in cert.tests}
     assert all(t.call is Call.NEGATIVE for t in cert.tests)
-    second = kiosk.readings.get(readings["ractopamine"].reading_id)
+    second = kiosk.books.readings.get(readings["ractopamine"].reading_id)
     assert second.attempt == 2
     assert strips_left(kiosk) == 18
 
@@ -183,7 +183,7 @@ def test_still_suspect_after_the_retests_allowed_is_not_negative(kiosk):
 
 def test_an_expired_kit_is_refused_before_any_strip_is_taken(tmp_path):
     gw = ready_gateway(tmp_path / "k", kits=())
-    gw.stock.register_box(box_code="OLD-1", kit_id=CARD, lot="DEMO-2026B",
+    gw.books.stock.register_box(box_code="OLD-1", kit_id=CARD, lot="DEMO-2026B",
                           expires_on=date(2020, 1, 1), strips=10)
     session = gw.session
     try:
@@ -199,7 +199,7 @@ def test_an_expired_kit_is_refused_before_any_strip_is_taken(tmp_path):
 
         aio.run(scenario())
         assert messages(gw, "lot") == []  # no strip used: nothing for the supervisor
-        assert gw.stock.boxes(CARD)[0].strips_left == 10
+        assert gw.books.stock.boxes(CARD)[0].strips_left == 10
     finally:
         gw.close()
 
@@ -207,8 +207,9 @@ def test_an_expired_kit_is_refused_before_any_strip_is_taken(tmp_path):
 def test_an_overdue_calibration_stops_the_kiosk_at_the_welcome_screen(tmp_path):
     gw = simulated_gateway(tmp_path / "k")
     stock(gw, CARD)
-    gw.calibrations.record(gw.settings.station.reader_id, passed=True, figures={}, problems=[],
-                           flat_field=None, performed_at=datetime.now(UTC) - timedelta(days=40))
+    gw.books.calibrations.record(gw.settings.station.reader_id, passed=True, figures={},
+                                 problems=[], flat_field=None,
+                                 performed_at=datetime.now(UTC) - timedelta(days=40))
     try:
         aio.run(gw.session.start())
         assert gw.session.step is Step.REFUSED
@@ -276,7 +277,7 @@ def test_a_printer_out_of_paper_keeps_the_certificate_and_reprints(kiosk):
         assert view.certificate.print_status == "out_of_paper"
         assert view.notice.code == "notice.print_out_of_paper"
         # Committed and queued before printing: nothing is lost.
-        assert kiosk.issuer.get(view.certificate.token)[1] == "issued"
+        assert kiosk.books.issuer.get(view.certificate.token)[1] == "issued"
         assert len(messages(kiosk, "certificate")) == 1
         printer.load_paper()
         await session.reprint()
@@ -305,8 +306,8 @@ def test_voiding_for_a_wrong_quantity_reissues_with_the_right_one(kiosk):
 
     first, second = aio.run(scenario())
     assert first != second
-    assert kiosk.issuer.get(first)[1] == "voided"
-    assert kiosk.issuer.get(second)[0].quantity == 3
+    assert kiosk.books.issuer.get(first)[1] == "voided"
+    assert kiosk.books.issuer.get(second)[0].quantity == 3
     events = messages(kiosk, "certificate")
     assert [e.body.action for e in events] == ["issued", "voided", "issued"]
     assert events[1].body.reason.startswith("wrong quantity")
@@ -331,7 +332,7 @@ def test_voiding_after_a_printer_jam_issues_and_prints_a_new_one(kiosk):
     assert session.step is Step.CERTIFICATE
     assert session.view.certificate.token != first
     assert session.view.certificate.print_status == "printed"
-    assert kiosk.issuer.get(first)[1] == "voided"
+    assert kiosk.books.issuer.get(first)[1] == "voided"
 
 
 def test_voiding_for_another_reason_ends_without_a_new_certificate(kiosk):

@@ -29,14 +29,14 @@ def kiosk(tmp_path):
                                 "warning_s": 15},
                        station={"cassette_timeout_s": 90, "max_retests": 1})
     clock = FakeClock()
-    gw.session = KioskSession(gw.session.parts, now=clock)
+    gw.gateway.session = KioskSession(gw.session.parts, now=clock)
     gw.clock_for_test = clock  # type: ignore[attr-defined]
     yield gw
     gw.close()
 
 
 def lots(gw):
-    return [m for m in (decode(r.topic, r.payload).message for r in gw.outbox.next_batch(500))
+    return [m for m in (decode(r.topic, r.payload).message for r in gw.books.outbox.next_batch(500))
             if m.kind == "lot"]
 
 
@@ -53,7 +53,7 @@ async def reach(gw, step: Step) -> None:
     if step is Step.REGISTER:
         await s.begin_registration()
         return
-    producer = gw.producers.register(name="赵永福", phone="13100007777", origin_code="370902",
+    producer = gw.books.producers.register(name="赵永福", phone="13100007777", origin_code="370902",
                                      pin="2580")
     if step is Step.PIN:
         await s.pick_producer(producer.producer_id)
@@ -127,7 +127,7 @@ def test_every_waiting_screen_warns_then_times_out_and_wipes(kiosk, step):
     assert view.step is Step.IDLE
     assert view.producer is None and view.product_code is None and view.certificate is None
     assert view.results == () and view.refusals == ()
-    assert s.person.producer is None and s.person.results == {}
+    assert s.person.identity.producer is None and s.person.lot.readings.results == {}
 
 
 def test_a_timeout_on_the_insert_screen_abandons_the_lot_whose_strip_was_taken(kiosk):
@@ -141,7 +141,7 @@ def test_a_timeout_on_the_insert_screen_abandons_the_lot_whose_strip_was_taken(k
 def test_a_timeout_before_any_strip_reports_nothing(kiosk):
     aio.run(_time_out_at(kiosk, Step.PREPARE))
     assert lots(kiosk) == []
-    assert not kiosk.lots.is_open(kiosk.session.person.session_id)
+    assert not kiosk.books.lots.is_open(kiosk.session.person.session_id)
 
 
 def test_a_timeout_after_a_positive_does_not_report_the_lot_twice(kiosk):
@@ -190,4 +190,4 @@ def test_a_tap_just_before_the_timeout_is_never_overtaken_by_it(kiosk):
         await action
 
     aio.run(scenario())
-    assert s.step is Step.PREPARE and s.person.producer is not None
+    assert s.step is Step.PREPARE and s.person.identity.producer is not None

@@ -65,11 +65,11 @@ def test_a_clean_sample_reads_negative_and_enters_the_ledger(kiosk):
     assert Phase.INCUBATING in phases
     assert result.image_path.exists()
     assert result.image_path.stem == recorded.reading.frames_sha256[0]
-    batch = kiosk.outbox.next_batch(10)
+    batch = kiosk.books.outbox.next_batch(10)
     assert [decode(r.topic, r.payload).message.reading.reading_id for r in batch] == [
         recorded.reading.reading_id]
     assert kiosk.devices.reader.tray == "out"  # the cassette is given back
-    assert kiosk.stock.boxes()[0].strips_left == 19
+    assert kiosk.books.stock.boxes()[0].strips_left == 19
 
 
 @pytest.mark.parametrize("lossless", [False, True])
@@ -111,7 +111,7 @@ def test_refusals_say_why(kiosk):
     assert "camera" in refusals[0].detail
     with pytest.raises(StationRefused):
         run_one(kiosk, t_c=1.2, insert=False)
-    assert kiosk.stock.boxes()[0].strips_left == 20  # nothing taken for a refused test
+    assert kiosk.books.stock.boxes()[0].strips_left == 20  # nothing taken for a refused test
 
 
 def test_refusals_name_the_kit_they_concern(kiosk):
@@ -129,7 +129,7 @@ def test_no_cassette_times_out_and_gives_the_tray_back(tmp_path):
         with pytest.raises(CassetteTimeout, match="no cassette"):
             run_one(gw, t_c=1.2, insert=False)
         assert gw.devices.reader.tray == "out"
-        assert gw.outbox.stats().unacked == 0  # no reading without a strip
+        assert gw.books.outbox.stats().unacked == 0  # no reading without a strip
     finally:
         gw.close()
 
@@ -138,7 +138,7 @@ def test_reading_records_what_a_reviewer_needs(kiosk):
     stock(kiosk, kit_id_for(kiosk))
     calibrate(kiosk)
     run_one(kiosk, t_c=1.2)
-    body = json.loads(kiosk.outbox.next_batch(1)[0].payload)["reading"]
+    body = json.loads(kiosk.books.outbox.next_batch(1)[0].payload)["reading"]
     for field in ("t_c_ratio", "cutoff_low", "cutoff_high", "rule", "kit_lot", "kit_expires_on",
                   "frames_sha256", "reader_id", "calibration", "scored_at", "c_line", "t_line"):
         assert body[field] is not None, field
@@ -149,7 +149,7 @@ def test_a_kit_lasts_to_the_end_of_its_expiry_day_where_the_kiosk_stands(kiosk):
     # not until midnight UTC (08:00 the next morning there).
     kit_id = kit_id_for(kiosk)
     lot = kiosk.catalogue.kit(kit_id).lots[0].lot
-    kiosk.stock.register_box(box_code="LAST-DAY", kit_id=kit_id, lot=lot,
+    kiosk.books.stock.register_box(box_code="LAST-DAY", kit_id=kit_id, lot=lot,
                              expires_on=date(2026, 11, 24), strips=5)
     calibrate(kiosk)
 

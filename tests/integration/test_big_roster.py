@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from cloud_bridge.domain import roster
 from cloud_bridge.ingest import IngestWorker
 from cloud_bridge.pki import init_ca, issue
-from cloud_bridge.registry import roster
 from cloud_bridge.store import LedgerRecord, make_engine, migrate, session_factory
 from cloud_bridge.store.devices import enroll_device
 from gateway.app import Gateway
@@ -96,8 +96,8 @@ def test_a_roster_of_1100_producers_reaches_the_kiosk_and_ingest_never_stalls(
             task = asyncio.create_task(gw.run())
             try:
                 deadline = time.monotonic() + 120
-                while gw.producers.count() < PRODUCERS:
-                    assert time.monotonic() < deadline, (gw.producers.count(), gw.link.state)
+                while gw.books.producers.count() < PRODUCERS:
+                    assert time.monotonic() < deadline, (gw.books.producers.count(), gw.link.state)
                     await asyncio.sleep(0.1)
             finally:
                 task.cancel()
@@ -111,6 +111,6 @@ def test_a_roster_of_1100_producers_reaches_the_kiosk_and_ingest_never_stalls(
         worker.check()
     assert worker.stats.connects == 1, "the broker disconnected the worker"
     assert worker.stats.rosters_published >= 2
-    assert gw.producers.roster_version is not None
-    found = gw.producers.by_card("card-p-01099")
+    assert gw.books.producers.roster_version is not None
+    found = gw.books.producers.by_card("card-p-01099")
     assert found is not None and found.name == "郭金凤"

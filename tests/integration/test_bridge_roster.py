@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from cloud_bridge.domain import producers
 from cloud_bridge.ingest import IngestWorker
-from cloud_bridge.registry import producers
 from cloud_bridge.store import session_factory
 from protocol import Roster
 from tests.support import cloud_key

@@ -156,14 +156,14 @@ def test_records_the_broker_dropped_with_a_departed_worker_are_re_sent_by_the_ki
         with IngestWorker(stays, store) as staying:
             IngestWorker(leaves, store).start().stop()  # gone, its session still kept
             for _ in range(20):
-                gateway.readings.record(reading())
+                gateway.books.readings.record(reading())
 
             async def drain() -> None:
                 task = asyncio.create_task(gateway.run())
                 try:
                     deadline = time.monotonic() + 60
-                    while gateway.outbox.stats().unacked:
-                        assert time.monotonic() < deadline, gateway.outbox.stats()
+                    while gateway.books.outbox.stats().unacked:
+                        assert time.monotonic() < deadline, gateway.books.outbox.stats()
                         await asyncio.sleep(0.1)
                 finally:
                     task.cancel()
@@ -172,7 +172,7 @@ def test_records_the_broker_dropped_with_a_departed_worker_are_re_sent_by_the_ki
 
             aio.run(drain(), timeout=90)
             staying.check()
-        with gateway.db.read() as conn:
+        with gateway.books.db.read() as conn:
             resent = conn.execute("SELECT count(*) FROM outbox WHERE attempts > 1").fetchone()[0]
         wait_until(lambda: expired(mosquitto, "leaves-with-records"))
         assert resent > 0, "nothing was queued for the departed worker: tested nothing"

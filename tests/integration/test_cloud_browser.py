@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cloud_bridge.api import create_app
-from cloud_bridge.ingest import BatchWriter, Inbound
-from cloud_bridge.registry.certificates import (
+from cloud_bridge.domain.certificates import (
     CheckRequest,
     ReissueRequest,
     RevokeRequest,
@@ -22,7 +21,8 @@ from cloud_bridge.registry.certificates import (
     reissue,
     revoke,
 )
-from cloud_bridge.registry.keys import Principal, create_key
+from cloud_bridge.domain.keys import Principal, create_key
+from cloud_bridge.ingest import BatchWriter, Inbound
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import make_engine, migrate, session_factory
 from tests.support.cloud import enroll

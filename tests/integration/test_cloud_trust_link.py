@@ -51,13 +51,13 @@ def unsigned_ack(acked_seq: int, device: str = DEVICE) -> bytes:
 
 
 def acked(gw: Gateway) -> int:
-    return gw.outbox.stats().acked_seq
+    return gw.books.outbox.stats().acked_seq
 
 
 def test_forged_acks_make_the_kiosk_forget_nothing(tmp_path, mosquitto) -> None:
     gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     for _ in range(6):
-        gw.readings.record(reading())
+        gw.books.readings.record(reading())
     forger = generate_private_key()
     genuine_for_another = cloud_key.ack_payload("kiosk-0002", 6)
     relabelled = json.loads(cloud_key.ack_payload(DEVICE, 6, key=forger))
@@ -93,9 +93,9 @@ def test_forged_acks_make_the_kiosk_forget_nothing(tmp_path, mosquitto) -> None:
 
     try:
         aio.run(scenario())
-        stats = gw.outbox.stats()
+        stats = gw.books.outbox.stats()
         assert (stats.acked_seq, stats.unacked) == (4, 2 + 1)  # 2 readings and the alarm
-        assert [a.code for a in gw.alarms.active()] == [ALARM_CODE]
+        assert [a.code for a in gw.books.alarms.active()] == [ALARM_CODE]
         telemetry = gw.link.trust.telemetry()
         assert telemetry["cloud_messages_refused"] == len(forgeries)
         assert telemetry["cloud_messages_stale"] == 1
@@ -107,14 +107,14 @@ def test_forged_acks_make_the_kiosk_forget_nothing(tmp_path, mosquitto) -> None:
 
 
 def test_forged_rosters_and_commands_change_nothing_and_run_nothing(tmp_path, mosquitto) -> None:
-    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     runs: list[str] = []
 
     async def diagnostics(command):
         runs.append(command.cmd_id)
         return {}
 
-    gw.link.commands["diagnostics"] = diagnostics
+    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url),
+                      commands={"diagnostics": diagnostics})
     forger = generate_private_key()
     farmer = [{"producer_id": "P-1", "name": "郭金凤", "phone": "13912340000",
                "origin_code": "370902", "pin_hash": hash_pin("7777")}]
@@ -131,7 +131,7 @@ def test_forged_rosters_and_commands_change_nothing_and_run_nothing(tmp_path, mo
                               cloud_key.command_payload(DEVICE, "diagnostics", "b" * 32,
                                                         key=forger))])
                 await until(lambda: gw.link.trust.counters.refused >= 2)
-                assert gw.producers.roster_version is None and runs == []
+                assert gw.books.producers.roster_version is None and runs == []
                 # genuine: a roster in two pages, and a command run once, however often sent
                 pages = cloud_key.roster_pages(DEVICE, 3, farmer * 1 + [
                     {**farmer[0], "producer_id": "P-2"}], pages=2)
@@ -139,7 +139,7 @@ def test_forged_rosters_and_commands_change_nothing_and_run_nothing(tmp_path, mo
                             retain=True)
                 for _ in range(3):
                     pub.publish([("nongan/v1/kiosk-0001/cmd/diagnostics", genuine)])
-                await until(lambda: gw.producers.roster_version == 3 and
+                await until(lambda: gw.books.producers.roster_version == 3 and
                             gw.link.trust.counters.stale >= 2)
         finally:
             task.cancel()
@@ -149,8 +149,8 @@ def test_forged_rosters_and_commands_change_nothing_and_run_nothing(tmp_path, mo
     try:
         aio.run(scenario())
         assert runs == ["a" * 32]
-        assert gw.producers.count() == 2
-        assert gw.producers.verify_pin("P-2", "7777")
+        assert gw.books.producers.count() == 2
+        assert gw.books.producers.verify_pin("P-2", "7777")
     finally:
         gw.close()
 
@@ -159,7 +159,7 @@ def test_a_key_rotation_reaches_a_kiosk_and_the_old_key_stops_counting(tmp_path,
                                                                         mosquitto) -> None:
     gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     for _ in range(4):
-        gw.readings.record(reading())
+        gw.books.readings.record(reading())
     old, new = cloud_key.private_key(), generate_private_key()
 
     def key_set(keys, retired, signer) -> bytes:

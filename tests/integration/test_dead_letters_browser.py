@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cloud_bridge.api import create_app
+from cloud_bridge.domain.keys import create_key
 from cloud_bridge.ingest import BatchWriter, Inbound
-from cloud_bridge.registry.keys import create_key
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import make_engine, migrate, session_factory
 from tests.support.cloud import enroll, rows, scalar

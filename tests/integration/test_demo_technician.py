@@ -24,21 +24,21 @@ def test_doctor_and_calibrate_on_the_running_demo(tmp_path, capsys, mosquitto):
     async def scenario():
         options = DemoOptions(tmp_path / "demo", broker_url=mosquitto.url)
         async with DemoStack(options) as stack:
-            gateway = stack.gateway
+            gateway = stack.kiosk
             await prepare(gateway)
             labels = box_labels(gateway)
-            boxes = gateway.stock.boxes()
-            first = gateway.calibrations.current(gateway.settings.station.reader_id)
+            boxes = gateway.books.stock.boxes()
+            first = gateway.books.calibrations.current(gateway.settings.station.reader_id)
             config = str(stack.kiosk_config_path)
             doctor = await asyncio.to_thread(nongan_main, ["doctor", "--config", config,
                                                            "--json"])
             doctor_out = capsys.readouterr().out
             calibrate = await asyncio.to_thread(nongan_main, ["calibrate", "--config", config])
             calibrate_out = capsys.readouterr().out
-            again = gateway.calibrations.current(gateway.settings.station.reader_id)
+            again = gateway.books.calibrations.current(gateway.settings.station.reader_id)
             await prepare(gateway)  # a restart's setup scans the same boxes: nothing changes
             return (labels, boxes, first, doctor, doctor_out, calibrate, calibrate_out, again,
-                    gateway.stock.boxes())
+                    gateway.books.stock.boxes())
 
     (labels, boxes, first, doctor, doctor_out, calibrate, calibrate_out, again,
      boxes_after) = aio.run(scenario(), timeout=180)

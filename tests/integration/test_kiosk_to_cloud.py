@@ -39,20 +39,20 @@ def test_certificates_travel_the_whole_way(tmp_path, mosquitto, database_url):
                                signing={"key_file": str(cloud_key.key_file())})
     issued = []
     for n in range(5):
-        recorded = kiosk.readings.record(reading())
-        issued.append(kiosk.issuer.issue(
+        recorded = kiosk.books.readings.record(reading())
+        issued.append(kiosk.books.issuer.issue(
             Promisor(f"P-{n}", "李秀英", "13912345678"),
             Lot("chives", "韭菜", 10 + n, "kg", "370902"),
             [recorded.reading]))
-    kiosk.issuer.void(issued[0].certificate.token, "printer jam")
+    kiosk.books.issuer.void(issued[0].certificate.token, "printer jam")
     try:
         with IngestWorker(settings, engine):
 
             async def scenario():
                 task = asyncio.create_task(kiosk.run())
                 deadline = time.monotonic() + 30
-                while kiosk.outbox.stats().unacked:
-                    assert time.monotonic() < deadline, kiosk.outbox.stats()
+                while kiosk.books.outbox.stats().unacked:
+                    assert time.monotonic() < deadline, kiosk.books.outbox.stats()
                     await asyncio.sleep(0.05)
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):

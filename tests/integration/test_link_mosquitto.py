@@ -72,7 +72,7 @@ class AckingPeer:
 
 def add_readings(gateway: Gateway, n: int) -> None:
     for _ in range(n):
-        gateway.readings.record(reading())
+        gateway.books.readings.record(reading())
 
 
 async def wait_until(predicate, within: float = 20.0) -> None:
@@ -102,9 +102,9 @@ def test_birth_drain_ack_and_goodbye(kiosk, peer, mosquitto):
 
     async def scenario():
         task = asyncio.create_task(kiosk.run())
-        await wait_until(lambda: kiosk.outbox.stats().acked_seq == 30)
+        await wait_until(lambda: kiosk.books.outbox.stats().acked_seq == 30)
         add_readings(kiosk, 5)  # made online
-        await wait_until(lambda: kiosk.outbox.stats().acked_seq == 35)
+        await wait_until(lambda: kiosk.books.outbox.stats().acked_seq == 35)
         await wait_until(lambda: "telemetry" in peer.kinds())
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -113,7 +113,7 @@ def test_birth_drain_ack_and_goodbye(kiosk, peer, mosquitto):
     aio.run(scenario())
     assert sorted(peer.seen["kiosk-0001"]) == list(range(1, 36))
     assert peer.envelopes >= 2  # a backlog of 30 goes out several records per publish
-    assert kiosk.outbox.stats().unacked == 0
+    assert kiosk.books.outbox.stats().unacked == 0
     statuses = [m for m in peer.messages if m[1]["kind"] == "status"]
     assert statuses[0][1]["state"] == "online"
     assert statuses[-1][1]["state"] == "offline" and statuses[-1][1]["graceful"] is True
@@ -139,9 +139,9 @@ def test_broker_restart_mid_drain_loses_nothing(kiosk, peer, mosquitto):
 
     async def scenario():
         task = asyncio.create_task(kiosk.run())
-        await wait_until(lambda: kiosk.outbox.stats().acked_seq >= 20)
+        await wait_until(lambda: kiosk.books.outbox.stats().acked_seq >= 20)
         await asyncio.to_thread(mosquitto.restart, kill=True)
-        await wait_until(lambda: kiosk.outbox.stats().acked_seq == 300, within=60)
+        await wait_until(lambda: kiosk.books.outbox.stats().acked_seq == 300, within=60)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -166,7 +166,7 @@ def test_unreachable_broker_keeps_records_and_retries(tmp_path):
 
         aio.run(scenario())
         assert "MQTT link lost" in gw.link.state.last_error
-        assert gw.outbox.stats().unacked == 3
+        assert gw.books.outbox.stats().unacked == 3
     finally:
         gw.close()
 
@@ -190,7 +190,7 @@ def test_foreign_ack_beyond_ledger_changes_nothing(kiosk, mosquitto):
             await task
 
     aio.run(scenario())
-    assert kiosk.outbox.stats().acked_seq == 0
+    assert kiosk.books.outbox.stats().acked_seq == 0
     # Among the link's recent errors (a loaded machine may add a keepalive loss after it).
     assert any("another kiosk" in error for error in kiosk.link.state.errors), \
         kiosk.link.state.errors
@@ -201,7 +201,7 @@ def test_ledger_event_topics_are_used(kiosk, peer):
 
     async def scenario():
         task = asyncio.create_task(kiosk.run())
-        await wait_until(lambda: kiosk.outbox.stats().acked_seq == 1)
+        await wait_until(lambda: kiosk.books.outbox.stats().acked_seq == 1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -215,8 +215,8 @@ def test_commands_are_answered(tmp_path, mosquitto):
     async def ping(command):
         return {"pong": command.args.get("n", 0) + 1}
 
-    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
-    gw.link.commands["ping"] = ping
+    gw = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url),
+                      commands={"ping": ping})
     results: list[dict] = []
     cloud = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     cloud.on_message = lambda c, u, m: results.append(json.loads(m.payload))

@@ -72,8 +72,8 @@ def test_a_void_and_reissue_in_one_session_is_recorded_and_the_ledger_goes_on(
                 tokens["next"] = session.view.certificate.token
                 await session.finish()
                 deadline = time.monotonic() + 60
-                while (await asyncio.to_thread(gw.outbox.stats)).unacked:
-                    assert time.monotonic() < deadline, gw.outbox.stats()
+                while (await asyncio.to_thread(gw.books.outbox.stats)).unacked:
+                    assert time.monotonic() < deadline, gw.books.outbox.stats()
                     await asyncio.sleep(0.05)
                 link.cancel()
                 with pytest.raises(asyncio.CancelledError):
@@ -82,7 +82,7 @@ def test_a_void_and_reissue_in_one_session_is_recorded_and_the_ledger_goes_on(
             aio.run(scenario(), timeout=240)
             worker.check()
         device = gw.identity.device_id
-        stats = gw.outbox.stats()
+        stats = gw.books.outbox.stats()
         assert stats.acked_seq == stats.last_seq
         assert scalar(store, "SELECT acked_seq FROM ack_watermarks") == stats.last_seq
         assert scalar(store, "SELECT count(*) FROM dead_letters") == 0

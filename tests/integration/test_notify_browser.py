@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Engine
 
 from cloud_bridge.api import create_app
+from cloud_bridge.domain.keys import create_key
 from cloud_bridge.ingest import BatchWriter, Inbound
 from cloud_bridge.notify import NotifyWorker, add_route, set_contact
-from cloud_bridge.registry.keys import create_key
 from cloud_bridge.settings import load_settings
 from cloud_bridge.store import make_engine, migrate, session_factory
 from tests.support.cloud import enroll

@@ -43,7 +43,7 @@ def test_a_retained_roster_is_applied_and_a_bad_one_is_ignored(tmp_path, mosquit
         async def scenario():
             task = asyncio.create_task(gw.run())
             try:
-                await until(lambda: gw.producers.roster_version == 5)
+                await until(lambda: gw.books.producers.roster_version == 5)
                 assert gw.link.state.roster_version == 5
                 with Publisher(mosquitto.url) as pub:
                     pub.publish([(roster_topic("kiosk-0001", 0), b"{not json")], retain=True)
@@ -56,10 +56,10 @@ def test_a_retained_roster_is_applied_and_a_bad_one_is_ignored(tmp_path, mosquit
                     await task
 
         aio.run(scenario())
-        assert gw.producers.roster_version == 5  # the older version changed nothing
+        assert gw.books.producers.roster_version == 5  # the older version changed nothing
         # Offline now: the card and the PIN still identify the producer.
-        found = gw.producers.by_card("NGC-CLOUDCARD1")
+        found = gw.books.producers.by_card("NGC-CLOUDCARD1")
         assert found is not None and found.name == "郭金凤"
-        assert gw.producers.verify_pin(found.producer_id, "7777")
+        assert gw.books.producers.verify_pin(found.producer_id, "7777")
     finally:
         gw.close()

@@ -51,13 +51,13 @@ def test_published_messages_match_the_schemas_and_birth_is_retained(tmp_path, mo
     time.sleep(0.3)  # let the subscription settle before the kiosk publishes
     kiosk = Gateway.open(kiosk_settings(tmp_path / "kiosk", mosquitto.url))
     try:
-        kiosk.readings.record(reading())
+        kiosk.books.readings.record(reading())
         from gateway.issuance import Lot, Promisor
 
-        kiosk.issuer.issue(
+        kiosk.books.issuer.issue(
             Promisor("P-001", "张三", "13800001234"),
             Lot("chives", "韭菜", 50, "kg", "370902"),
-            [kiosk.readings.get(kiosk_reading_id(kiosk))],
+            [kiosk.books.readings.get(kiosk_reading_id(kiosk))],
         )
 
         async def scenario():
@@ -111,5 +111,5 @@ def first_retained_status(port: int) -> tuple[str, dict]:
 
 
 def kiosk_reading_id(kiosk: Gateway) -> str:
-    with kiosk.db.read() as conn:
+    with kiosk.books.db.read() as conn:
         return conn.execute("SELECT reading_id FROM readings").fetchone()[0]

@@ -34,7 +34,7 @@ class Walker:
 
     def __init__(self, stack: DemoStack, page, shots: Path, prefix: str) -> None:
         self.stack, self.page, self.shots, self.prefix = stack, page, shots, prefix
-        self.session = stack.gateway.session
+        self.session = stack.kiosk.session
         self.problems: list[str] = []
         self.taken: list[str] = []
 
@@ -141,7 +141,7 @@ def run_with_stack(tmp_path, scenario, monkeypatch):
     async def main():
         options = DemoOptions(tmp_path / "demo", kiosk_port=free_port(), incubation_scale=0.01)
         async with DemoStack(options) as stack:
-            await prepare(stack.gateway)
+            await prepare(stack.kiosk)
             async with chromium() as browser:
                 return await scenario(stack, browser)
 
@@ -164,7 +164,7 @@ def test_clean_produce_gets_a_certificate_whose_qr_opens_the_cloud_record(
         await w.shot("12-certificate")
         qr = await w.page.evaluate("fetch('/qr/certificate.svg')"
                                    ".then(r => r.status + ' ' + r.headers.get('content-type'))")
-        cert = stack.gateway.session.view.certificate
+        cert = stack.kiosk.session.view.certificate
         # The certificate reaches the cloud, which serves its record.
         async with httpx.AsyncClient(base_url=stack.api_url) as client:
             for _ in range(100):
@@ -197,7 +197,7 @@ def test_contaminated_produce_is_blocked_and_reaches_the_cloud_as_a_positive(
                        truth="contaminated")
         await w.screen(Step.BLOCKED)
         await w.shot("11-blocked")
-        session_id = stack.gateway.session.person.session_id
+        session_id = stack.kiosk.session.person.session_id
         outcomes = {}
         for _ in range(100):
             outcomes = await asyncio.to_thread(lot_outcomes_in_cloud, stack.engine)
@@ -224,9 +224,9 @@ def test_a_returning_producer_an_unclear_strip_and_a_printer_out_of_paper(
     "still there?" warning, and (in English) a kiosk that refuses to test."""
 
     async def scenario(stack, browser):
-        gw = stack.gateway
+        gw = stack.kiosk
         producer = await asyncio.to_thread(
-            gw.producers.register, name="刘德华", phone="13600003333", origin_code="370902",
+            gw.books.producers.register, name="刘德华", phone="13600003333", origin_code="370902",
             pin="8642")
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
         w = Walker(stack, page, shots_dir, "zh-CN-returning-large")
@@ -277,7 +277,7 @@ def test_a_returning_producer_an_unclear_strip_and_a_printer_out_of_paper(
         await page.wait_for_selector(".print-printed")
         # The timeout's warning (its timing is unit-tested): one tap to continue.
         session = w.session
-        session._deadline = session._now() + session.settings.session.warning_s - 1
+        session._deadline = session._now() + session.config.warning_s - 1
         await session.tick()
         await page.wait_for_selector(".overlay")
         await w.shot("05-still-there")

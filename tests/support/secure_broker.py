@@ -35,7 +35,7 @@ CLOUD_ACCOUNTS = {"nongan-bridge": "cloud-secret-for-tests",
 def prepare_folder(folder: Path, pki: Path, database_url: str,
                    accounts: dict[str, str] | None = None) -> Path:
     """Fill a broker folder the way an operator does, from the database and the PKI."""
-    from cloud_bridge.registry.broker_auth import mosquitto_hash
+    from cloud_bridge.domain.broker_auth import mosquitto_hash
     from nongan.cli import main
 
     folder.mkdir(parents=True, exist_ok=True)

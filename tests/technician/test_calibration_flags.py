@@ -29,7 +29,7 @@ def kiosk(tmp_path):
 
 def record(gw, *, passed=True, age=timedelta(0), problems=()):
     flat = make_flat_field([render_scene(SceneSpec(seed=3, cassette=None, white_card=True))])
-    gw.calibrations.record(gw.settings.station.reader_id, passed=passed, figures={},
+    gw.books.calibrations.record(gw.settings.station.reader_id, passed=passed, figures={},
                            problems=list(problems), flat_field=flat if passed else None,
                            performed_at=datetime.now(UTC) - age)
 
@@ -67,8 +67,8 @@ def test_the_station_refuses_to_start(kiosk, passed, age, code):
         assert "the image is blurred" in refusals[0].detail
     with pytest.raises(StationRefused):
         run_test(kiosk)
-    assert kiosk.outbox.stats().last_seq == 0  # no reading, no strip taken
-    assert kiosk.stock.boxes()[0].strips_left == 20
+    assert kiosk.books.outbox.stats().last_seq == 0  # no reading, no strip taken
+    assert kiosk.books.stock.boxes()[0].strips_left == 20
 
 
 def test_a_reading_in_a_good_calibration_says_ok(kiosk):
@@ -91,7 +91,7 @@ def test_a_calibration_that_fails_during_incubation_flags_the_reading(kiosk):
     record(kiosk)
 
     def technician_fails_a_calibration():
-        kiosk.calibrations.record(kiosk.settings.station.reader_id, passed=False, figures={},
+        kiosk.books.calibrations.record(kiosk.settings.station.reader_id, passed=False, figures={},
                                   problems=["under-exposed"], flat_field=None)
 
     [recorded] = run_test(kiosk, during_incubation=technician_fails_a_calibration).readings

@@ -18,12 +18,13 @@ def gateway(tmp_path):
 
 
 def test_no_alarms_is_ok(gateway):
-    assert [c.status for c in alarm_checks(AlarmBook(gateway.db, gateway.outbox).active())] == [
+    book = AlarmBook(gateway.books.db, gateway.books.outbox)
+    assert [c.status for c in alarm_checks(book.active())] == [
         Status.OK]
 
 
 def test_active_alarms_are_listed_by_severity(gateway):
-    book = AlarmBook(gateway.db, gateway.outbox)
+    book = AlarmBook(gateway.books.db, gateway.books.outbox)
     book.raise_alarm("disk_low", "900 MB free")
     book.raise_alarm("device_fault", "camera: unplugged", subject="camera",
                      severity=AlarmSeverity.FAULT)

@@ -67,21 +67,21 @@ def test_the_doctor_flags_an_ack_stuck_while_connected_and_clears_once_resolved(
 
             async def scenario() -> None:
                 link = asyncio.create_task(gateway.run())
-                await until(lambda: gateway.outbox.stats().acked_seq == 17
+                await until(lambda: gateway.books.outbox.stats().acked_seq == 17
                             and rows(store, "SELECT count(*) FROM ledger")[0][0] == 23)
-                assert gateway.outbox.stats().unacked == 7  # 18..24 kept at the kiosk
+                assert gateway.books.outbox.stats().unacked == 7  # 18..24 kept at the kiosk
                 await until(lambda: ack_progress(gateway) is Status.FAULT)
                 [(letter, code)] = rows(store, "SELECT id, code FROM dead_letters")
                 assert code == "store_rejected"
                 await asyncio.to_thread(discard, store, letter, actor="test",
                                         reason="a refused test certificate")
-                await until(lambda: gateway.outbox.stats().unacked == 0)
+                await until(lambda: gateway.books.outbox.stats().unacked == 0)
                 assert ack_progress(gateway) is Status.OK
                 link.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await link
 
             aio.run(scenario(), timeout=200)
-        assert gateway.outbox.stats().acked_seq == 24
+        assert gateway.books.outbox.stats().acked_seq == 24
     finally:
         gateway.close()

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from cloud_bridge.domain.errors import Conflict
 from cloud_bridge.notify import Step, acknowledge, open_escalation
-from cloud_bridge.registry.errors import Conflict
 from cloud_bridge.store import make_engine, session_factory
 from tests.support.smtp import SmtpServer
 

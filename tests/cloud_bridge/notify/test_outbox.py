@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from cloud_bridge.domain.errors import Conflict
 from cloud_bridge.notify import RetryLater, RetryPolicy, Undeliverable, enqueue, retry
 from cloud_bridge.notify.outbox import claim, record_failure, record_sent
-from cloud_bridge.registry.errors import Conflict
 from cloud_bridge.store import session_factory
 
 from .conftest import Clock

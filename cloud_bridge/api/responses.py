@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from cloud_bridge.registry.certificates import CertificateDetails
-from cloud_bridge.registry.times import ShownTime
+from cloud_bridge.domain.certificates import CertificateDetails
+from cloud_bridge.domain.times import ShownTime
 
 from .masking import mask_free_text, mask_name, mask_phone
 

@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 
 from protocol import EventName, LotOutcome
 
-from ..outbox import Outbox
-from ..storage import KioskDatabase
+from .outbox import Outbox
+from .storage import KioskDatabase
 
 POWER_LOST_NOTE = "the kiosk restarted during this session (power loss or crash)"
 
 
-class LotLedger:
+class LotBook:
     def __init__(self, db: KioskDatabase, outbox: Outbox) -> None:
         self.db = db
         self.outbox = outbox

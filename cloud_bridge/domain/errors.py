@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from cloud_bridge.errors import BridgeError
 
-class RegistryError(Exception):
+
+class RegistryError(BridgeError):
     """A request the registry refuses; ``code`` is stable, the message says why in words."""
+
+    translation_key = "error.registry"
 
     status = 400
 
