@@ -52,7 +52,3 @@ class ReadingBook:
             ).fetchone()
         return StripReading.model_validate_json(row[0]) if row else None
 
-
-ReadingLog = ReadingBook
-"""The book's former name, kept only for ``gateway/station.py``'s import line until the
-scoring branch (i13) that also edits it is merged; then that line says ``ReadingBook``."""

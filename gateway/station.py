@@ -37,7 +37,7 @@ from .errors import StationError
 from .health_watch import DiskGuard, fault_message
 from .kit_stock import KitStockBook, KitUnavailable, TakenStrip
 from .kits import Catalogue, Kit, UnknownCodeError
-from .readings import ReadingLog, RecordedReading
+from .readings import ReadingBook, RecordedReading
 from .scoring import ScoreResult, ScoringError, exposure_advice, score_windows
 from .settings import StationSection
 
@@ -122,7 +122,7 @@ class StripStation:
         reader: ReaderController,
         stock: KitStockBook,
         calibrations: CalibrationBook,
-        readings: ReadingLog,
+        readings: ReadingBook,
         clock: KioskClock,
         images_dir: Path,
         timezone: ZoneInfo,

@@ -56,11 +56,6 @@ def test_firmware_imports_no_python_package_of_ours():
 
 # ------------------------------------------------------------------ underscore modules
 
-UNDERSCORE_EXEMPT = {"gateway.scoring"}
-"""Packages whose underscore modules are still imported from outside on this tree: the scorer's
-(``scoring._frames`` by ``gateway/technician/measure.py`` and a few tests) are being made public
-on the scoring branch (i13-scoring), which brings its own test for them; drop the entry when it
-is merged."""
 SOURCES = ("protocol", "device_drivers", "gateway", "kiosk_ui", "cloud_bridge", "nongan",
            "tests", "bench")
 
@@ -112,7 +107,7 @@ def private_module_violations(path: Path, source: str | None = None) -> list[str
         for i, part in enumerate(parts):
             if part.startswith("_") and not part.startswith("__"):
                 owner = ".".join(parts[:i])
-                if (parts[0] in OURS and owner not in UNDERSCORE_EXEMPT
+                if (parts[0] in OURS
                         and importer != owner and not importer.startswith(owner + ".")):
                     bad.append(f"{importer} imports {'.'.join(parts[:i + 1])}")
                 break
@@ -133,12 +128,13 @@ def test_the_underscore_rule_can_fail():
     probe = ROOT / "gateway" / "technician" / "probe.py"
     source = ("from device_drivers.strip_sim._optics import x\n"
               "from ..kit_labels import _gs1\n"
-              "from gateway.scoring import _window\n"  # exempt until the i13 merge
+              "from gateway.scoring import _window\n"
               "from gateway.kit_labels._label import KitLabel\n")
     assert set(private_module_violations(probe, source)) == {
         "gateway.technician.probe imports device_drivers.strip_sim._optics",
         "gateway.technician.probe imports gateway.kit_labels._gs1",
         "gateway.technician.probe imports gateway.kit_labels._label",
+        "gateway.technician.probe imports gateway.scoring._window",
     }
     inside = ROOT / "gateway" / "kit_labels" / "parse.py"
     assert private_module_violations(inside, "from ._gs1 import parse_gs1\n") == []
