@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 import string
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count as counter
 
 import pytest
@@ -29,7 +29,10 @@ _mids = counter(1)
 
 
 def inbound(message: tuple[str, bytes]) -> Inbound:
-    return Inbound(message[0], message[1], next(_mids), 1, datetime.now(UTC))
+    # Received one microsecond apart at least, so ordering dead letters by their first sight
+    # is their order in the batch (two clock readings can be equal).
+    mid = next(_mids)
+    return Inbound(message[0], message[1], mid, 1, datetime.now(UTC) + timedelta(microseconds=mid))
 
 
 def noise(n: int, seed: int = 1) -> str:
